@@ -1,0 +1,1 @@
+"""koppelwerk: link the BAG to grid connection registers and publish sector energy statistics."""
