@@ -1,0 +1,67 @@
+"""Run configuration: the one place where paths, profiles and thresholds get their defaults.
+
+Every default runs the bundled sample, so `koppelwerk run` with no delivery paths, the Dagster
+UI's "Materialize all" and `make run` all do the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = PROJECT_ROOT / "sample"
+DEFAULT_OUT_DIR = PROJECT_ROOT / "out"
+
+ProfileName = Literal["statistical", "operational"]
+
+
+@dataclass(frozen=True)
+class UseProfile:
+    """How strict linkage is: the trade-off between link rate and precision, made explicit.
+
+    `min_match_probability` is the lowest probability a link may have; `min_margin` is how far the
+    best candidate must lead the runner-up (in match weight, bits) to be chosen at all.
+    """
+
+    name: ProfileName
+    min_match_probability: float
+    min_margin: float
+
+
+PROFILES: dict[str, UseProfile] = {
+    "statistical": UseProfile("statistical", min_match_probability=0.90, min_margin=2.0),
+    "operational": UseProfile("operational", min_match_probability=0.995, min_margin=5.0),
+}
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """Publication thresholds, stated in the output contract too (sector_energy_statistics.yaml)."""
+
+    min_connections: int = 10
+    min_dwellings: int = 6
+    dominance_share: float = 0.5
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything one linkage run needs to know."""
+
+    bag: Path = SAMPLE_DIR / "bag.parquet"
+    connections: Path = SAMPLE_DIR / "connections.csv"
+    consumption: Path = SAMPLE_DIR / "consumption.parquet"
+    out_dir: Path = DEFAULT_OUT_DIR
+    year: int | None = None
+    profile: ProfileName = "statistical"
+    disclosure: DisclosureRules = field(default_factory=DisclosureRules)
+
+    @property
+    def warehouse(self) -> Path:
+        """The run's embedded DuckDB warehouse, beside the Parquet outputs."""
+        return self.out_dir / "koppelwerk.duckdb"
+
+    @property
+    def use_profile(self) -> UseProfile:
+        return PROFILES[self.profile]

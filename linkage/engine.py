@@ -1,0 +1,107 @@
+"""The staged linker: residue evidence first, then deterministic passes, then the residue.
+
+Every connection leaves here exactly once: as one or more links (shares summing to 1) or as
+one residue row. `conservation_violations` checks that promise.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from koppelwerk.config import UseProfile
+from linkage.bag_status import is_under_construction
+from linkage.deterministic import (
+    LINK_COLUMNS,
+    address_candidates,
+    exact_address_pass,
+    registered_bag_id_pass,
+)
+from linkage.residue import pre_link_residue
+
+RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
+
+
+@dataclass(frozen=True)
+class LinkageResult:
+    links: pl.DataFrame
+    residue: pl.DataFrame
+
+
+def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> LinkageResult:
+    """Link normalised connections to normalised BAG rows under a use profile."""
+    residue_parts = [pre_link_residue(connections)]
+    remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
+
+    link_parts: list[pl.DataFrame] = []
+    for linkage_pass in (registered_bag_id_pass, exact_address_pass):
+        links = linkage_pass(remaining, bag)
+        links = links.filter(pl.col("match_probability") >= profile.min_match_probability)
+        link_parts.append(links)
+        remaining = remaining.join(links.select("ean"), on="ean", how="anti")
+
+    links = pl.concat(link_parts)
+    links, construction = _split_under_construction(links, bag)
+    residue_parts += [construction, _unlinked_residue(remaining, bag)]
+
+    residue = pl.concat(residue_parts).join(
+        connections.select("ean", "netbeheerder"), on="ean", how="left"
+    )
+    return LinkageResult(links=links.select(LINK_COLUMNS), residue=residue.select(RESIDUE_COLUMNS))
+
+
+def _split_under_construction(
+    links: pl.DataFrame, bag: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """A connection whose only objects are still being built is a construction connection."""
+    status = bag.select("object_id", "status").unique("object_id")
+    flagged = links.join(status, on="object_id", how="left").with_columns(
+        building=is_under_construction(pl.col("status")).fill_null(False)
+    )
+    all_building = flagged.group_by("ean").agg(pl.col("building").all(), pl.col("status").first())
+    construction_eans = all_building.filter(pl.col("building"))
+    residue = construction_eans.select(
+        "ean",
+        residue_class=pl.lit("construction_site"),
+        reason=pl.format("the BAG object at its address has status '{}'", pl.col("status")),
+    )
+    return links.join(construction_eans.select("ean"), on="ean", how="anti"), residue
+
+
+def _unlinked_residue(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """`not_in_bag` when no BAG object carries the address at all, else `unresolved`."""
+    counts = address_candidates(remaining, bag)
+    has_address = pl.col("postcode_clean").is_not_null() & pl.col("huisnummer").is_not_null()
+    address = pl.format("{} {}", pl.col("postcode_clean"), pl.col("huisnummer"))
+    return remaining.join(counts, on="ean", how="left").select(
+        "ean",
+        residue_class=pl.when(has_address & (pl.col("n_candidates") == 0))
+        .then(pl.lit("not_in_bag"))
+        .otherwise(pl.lit("unresolved")),
+        reason=pl.when(~has_address)
+        .then(pl.lit("no usable postcode and huisnummer, and no recognised location description"))
+        .when(pl.col("n_candidates") == 0)
+        .then(pl.format("no BAG object carries {}", address))
+        .otherwise(
+            pl.format("{} BAG objects at {}, none matches the register's suffix and id",
+                      pl.col("n_candidates"), address)
+        ),
+    )
+
+
+def conservation_violations(
+    connections: pl.DataFrame, links: pl.DataFrame, residue: pl.DataFrame
+) -> pl.DataFrame:
+    """Connections that are not in exactly one of links and residue, or whose shares do not sum
+    to 1. Empty when every connection is accounted for exactly once."""
+    share_sums = links.group_by("ean").agg(share=pl.col("allocation_share").sum())
+    placed = pl.concat(
+        [share_sums.select("ean", where=pl.lit("links"), share="share"),
+         residue.select("ean", where=pl.lit("residue"), share=pl.lit(1.0))]
+    )
+    tally = connections.select("ean").join(placed, on="ean", how="full", coalesce=True)
+    per_ean = tally.group_by("ean").agg(
+        n_places=pl.col("where").drop_nulls().len(), share=pl.col("share").sum()
+    )
+    return per_ean.filter((pl.col("n_places") != 1) | ((pl.col("share") - 1.0).abs() > 1e-9))

@@ -1,0 +1,77 @@
+"""Normalisation of both registers into comparable address keys.
+
+Cleaning is a list of small named stages (polars expressions), each testable on its own: the
+edge cases live as YAML data in `tests/cases/` and are asserted stage by stage.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+POSTCODE_PATTERN = r"^[1-9][0-9]{3}[A-Z]{2}$"
+
+# Equivalent spellings of one suffix, applied to a suffix that has been upper-cased and stripped
+# of separators. Order matters: longer forms first.
+_SUFFIX_REWRITES: list[tuple[str, str]] = [
+    (r"(\d+)(?:E|STE|DE|HG|HOOG)$", "${1}"),  # floor numbers: 2HG, 2 hoog, 1e, 3de -> 2, 1, 3
+    (r"HUIS$|HS$", "H"),  # huis / hs / H: the ground-floor unit
+    (r"^BS$", "BIS"),
+    (r"^IV$", "4"),
+    (r"^III$", "3"),
+    (r"^II$", "2"),
+]
+
+
+def clean_postcode(column: str) -> pl.Expr:
+    """`1234 ab`, ` 1234AB ` -> `1234AB`; anything not shaped like a Dutch postcode -> null."""
+    cleaned = pl.col(column).str.to_uppercase().str.replace_all(r"\s+", "")
+    return pl.when(cleaned.str.contains(POSTCODE_PATTERN)).then(cleaned).otherwise(None)
+
+
+def suffix_key(expr: pl.Expr) -> pl.Expr:
+    """Canonical form of a house-number suffix, comparable across BAG and the register.
+
+    BAG keeps huisletter and huisnummertoevoeging apart; the register fuses them in one free
+    field. Both sides are reduced to one upper-case string without separators, with equivalent
+    spellings rewritten the same way; an empty suffix becomes "" (not null) so it joins.
+    """
+    key = expr.fill_null("").str.to_uppercase().str.replace_all(r"[\s\-/._,]+", "")
+    for pattern, replacement in _SUFFIX_REWRITES:
+        key = key.str.replace(pattern, replacement)
+    return key
+
+
+def street_key(column: str) -> pl.Expr:
+    """Street name for comparison: lower case, letters and digits only, single spaces."""
+    return (
+        pl.col(column)
+        .str.to_lowercase()
+        .str.replace_all(r"[^0-9a-z\u00e0-\u00ff ]+", " ")
+        .str.replace_all(r"\s+", " ")
+        .str.strip_chars()
+    )
+
+
+def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
+    """Add the comparison keys to the BAG rows (one row per object and nummeraanduiding)."""
+    return bag.with_columns(
+        postcode_clean=clean_postcode("postcode"),
+        suffix_key=suffix_key(
+            pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")
+        ),
+        street_key=street_key("openbare_ruimte_naam"),
+        woonplaats_key=street_key("woonplaats_naam"),
+    )
+
+
+def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
+    """Add the comparison keys and an in-operation flag to the register rows."""
+    status = pl.col("fysieke_status").str.strip_chars().str.to_lowercase()
+    return connections.with_columns(
+        postcode_clean=clean_postcode("postcode"),
+        suffix_key=suffix_key(pl.col("huisnummertoevoeging")),
+        street_key=street_key("straatnaam"),
+        woonplaats_key=street_key("woonplaats"),
+        in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
+        bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
+    )
