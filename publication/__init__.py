@@ -1,0 +1,1 @@
+"""From links to publishable numbers: allocation, aggregation, disclosure control, reports."""

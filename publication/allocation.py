@@ -1,0 +1,82 @@
+"""Allocation of each connection's consumption to sectors and regions.
+
+A linked connection's volume goes to its objects by `allocation_share`; an object with several
+gebruiksdoelen splits its part equally over them; ligplaatsen and standplaatsen are sectors of
+their own; residue connections count in a sector named by their residue class. Consumption of a
+connection that was quarantined or is unknown to the register is kept too, in sector
+`quarantined`, so that every kWh and m3 of the input is in the totals.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+UNKNOWN_REGION = "onbekend"
+ALLOCATION_COLUMNS = ["year", "gemeente_code", "sector", "product", "unit", "ean", "object_id", "volume"]
+
+
+def object_sectors(bag: pl.DataFrame) -> pl.DataFrame:
+    """One row per (object, sector) with the share of the object's volume that sector gets."""
+    objects = bag.sort("hoofdadres", descending=True).unique("object_id", keep="first")
+    sector = (
+        pl.when(pl.col("object_type") == "verblijfsobject")
+        .then(pl.col("gebruiksdoel").fill_null("gebruiksdoel onbekend").str.split(";"))
+        .otherwise(pl.concat_list(pl.col("object_type")))
+    )
+    return (
+        objects.select("object_id", "gemeente_code", sector=sector)
+        .explode("sector")
+        .with_columns(sector=pl.col("sector").str.strip_chars())
+        .with_columns(sector_share=1.0 / pl.len().over("object_id"))
+    )
+
+
+def connection_regions(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Gemeente of a connection without an object: the gemeente most BAG addresses in its PC4
+    lie in. Street furniture has no object, but it has a neighbourhood."""
+    pc4_gemeente = (
+        bag.filter(pl.col("postcode_clean").is_not_null())
+        .group_by(pc4=pl.col("postcode_clean").str.slice(0, 4), gemeente_code="gemeente_code")
+        .len()
+        .sort(["pc4", "len", "gemeente_code"], descending=[False, True, False])
+        .unique("pc4", keep="first")
+        .select("pc4", "gemeente_code")
+    )
+    return (
+        connections.with_columns(pc4=pl.col("postcode_clean").str.slice(0, 4))
+        .join(pc4_gemeente, on="pc4", how="left")
+        .select("ean", gemeente_code=pl.col("gemeente_code").fill_null(UNKNOWN_REGION))
+    )
+
+
+def allocate(
+    consumption: pl.DataFrame,
+    links: pl.DataFrame,
+    residue: pl.DataFrame,
+    connections: pl.DataFrame,
+    bag: pl.DataFrame,
+) -> pl.DataFrame:
+    """Consumption rows spread over (gemeente, sector, object); volume is conserved exactly."""
+    linked = (
+        consumption.join(links.select("ean", "object_id", "allocation_share"), on="ean", how="inner")
+        .join(object_sectors(bag), on="object_id", how="left")
+        .with_columns(
+            volume=pl.col("volume") * pl.col("allocation_share") * pl.col("sector_share").fill_null(1.0),
+            sector=pl.col("sector").fill_null("object onbekend"),
+            gemeente_code=pl.col("gemeente_code").fill_null(UNKNOWN_REGION),
+        )
+    )
+    in_residue = (
+        consumption.join(residue.select("ean", sector="residue_class"), on="ean", how="inner")
+        .join(connection_regions(connections, bag), on="ean", how="left")
+        .with_columns(object_id=pl.lit(None, dtype=pl.String))
+    )
+    placed = pl.concat([links.select("ean"), residue.select("ean")]).unique()
+    quarantined = consumption.join(placed, on="ean", how="anti").with_columns(
+        sector=pl.lit("quarantined"),
+        gemeente_code=pl.lit(UNKNOWN_REGION),
+        object_id=pl.lit(None, dtype=pl.String),
+    )
+    return pl.concat(
+        [part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, quarantined)]
+    )
