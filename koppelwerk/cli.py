@@ -1,0 +1,118 @@
+"""The `koppelwerk` command: `run` executes the Dagster job on a delivery, `synth` makes sample data."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import shutil
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from koppelwerk.config import PROFILES, PROJECT_ROOT, RunConfig
+from koppelwerk.errors import KoppelwerkError
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="koppelwerk", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    run = commands.add_parser("run", help="link a delivery and publish statistics (the Dagster job)")
+    run.add_argument("--bag", type=Path, required=True, help="BAG objects: Parquet, CSV or an LVBAG 2.0 XML extract zip")
+    run.add_argument("--connections", type=Path, required=True, help="grid connections: Parquet or CSV")
+    run.add_argument("--consumption", type=Path, required=True, help="annual consumption: Parquet or CSV")
+    run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
+    run.add_argument("--year", type=int, default=None, help="consumption year (default: the latest delivered)")
+    run.add_argument("--profile", choices=sorted(PROFILES), default="statistical", help="use profile (default: statistical)")
+
+    synth = commands.add_parser("synth", help="generate a fictional municipality with truth files")
+    synth.add_argument("--objects", type=int, required=True, help="number of BAG objects (>= 100)")
+    synth.add_argument("--seed", type=int, default=1, help="random seed; same seed, same files")
+    synth.add_argument("--out", type=Path, required=True, help="output folder")
+    synth.add_argument("--noise", type=Path, default=None, help="YAML file with noise rates (see docs/synth.md)")
+    synth.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+                       help="override one noise rate; repeatable")
+    synth.add_argument("--connections-format", choices=["parquet", "csv"], default="parquet",
+                       help="csv writes a grid operator's export: ';'-separated, Windows-1252")
+    return parser
+
+
+def dagster_instance():
+    """The local Dagster instance whose run history the UI shows: $DAGSTER_HOME, else ./.dagster."""
+    from dagster import DagsterInstance
+
+    home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    project_config = PROJECT_ROOT / "dagster.yaml"
+    if not (home / "dagster.yaml").exists() and project_config.exists():
+        shutil.copy(project_config, home / "dagster.yaml")
+    return DagsterInstance.from_config(str(home))
+
+
+def _run(args: argparse.Namespace) -> int:
+    from dagster import DagsterExecutionStepExecutionError
+
+    from pipelines.definitions import JOB_NAME, build_definitions
+
+    for name in ("bag", "connections", "consumption"):
+        path: Path = getattr(args, name)
+        if not path.exists():
+            raise KoppelwerkError(f"--{name}: {path} does not exist")
+    config = RunConfig(
+        bag=args.bag.resolve(), connections=args.connections.resolve(), consumption=args.consumption.resolve(),
+        out_dir=args.out.resolve(), year=args.year, profile=args.profile,
+    )
+    job = build_definitions(config).get_job_def(JOB_NAME)
+    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    try:
+        result = job.execute_in_process(run_config=run_config, instance=dagster_instance(), raise_on_error=True)
+    except DagsterExecutionStepExecutionError as error:
+        cause = error.user_exception
+        if isinstance(cause, KoppelwerkError):
+            raise cause
+        raise KoppelwerkError(f"step '{error.step_key}' failed: {type(cause).__name__}: {cause}") from error
+    failed_checks = [
+        evaluation.check_name
+        for evaluation in result.get_asset_check_evaluations()
+        if not evaluation.passed
+    ]
+    if failed_checks:
+        raise KoppelwerkError(f"asset checks failed: {', '.join(failed_checks)} (run {result.run_id})")
+    summary = json.loads((config.out_dir / "run_summary.json").read_text())
+    print(f"\nkoppelwerk run {result.run_id} succeeded")
+    for key in ("connections_read", "connections_linked", "connections_in_residue", "connections_quarantined",
+                "link_rate_active", "statistics_cells", "statistics_cells_suppressed"):
+        print(f"  {key.replace('_', ' '):32} {summary[key]}")
+    print(f"wrote to {config.out_dir}:")
+    for path in sorted(config.out_dir.iterdir()):
+        print(f"  {path}")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    import synth
+
+    noise = synth.NoiseConfig.from_yaml(args.noise) if args.noise else synth.NoiseConfig()
+    overrides = dict(item.split("=", 1) for item in args.overrides)
+    if overrides:
+        noise = noise.with_overrides({name: float(value) for name, value in overrides.items()})
+    dataset = synth.generate(args.objects, args.seed, noise)
+    for name, path in synth.write(dataset, args.out, connections_format=args.connections_format).items():
+        print(f"  {name:20} {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    try:
+        return _run(args) if args.command == "run" else _synth(args)
+    except (KoppelwerkError, ValueError) as error:
+        print(f"koppelwerk: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Dagster definitions: thin assets and checks over ingestion, linkage and publication."""

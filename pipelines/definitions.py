@@ -1,0 +1,37 @@
+"""The Dagster code location: every asset, check, resource and job of koppelwerk.
+
+`build_definitions` takes a run configuration so that `koppelwerk run` and the UI execute the
+same assets and checks; `defs` (the UI's code location) runs the bundled sample by default.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from koppelwerk.config import RunConfig
+from pipelines.ingestion import assets as ingestion_assets
+from pipelines.linkage import assets as linkage_assets
+from pipelines.linkage import checks as linkage_checks
+from pipelines.publication import assets as publication_assets
+from pipelines.publication import checks as publication_checks
+from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
+
+JOB_NAME = "koppelwerk_job"
+
+koppelwerk_job = dg.define_asset_job(
+    JOB_NAME, selection=dg.AssetSelection.all(), description="From raw deliveries to published outputs."
+)
+
+
+def build_definitions(config: RunConfig = RunConfig()) -> dg.Definitions:
+    settings = KoppelwerkSettings.from_config(config)
+    return dg.Definitions(
+        assets=dg.load_assets_from_modules([ingestion_assets, linkage_assets, publication_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([linkage_checks, publication_checks]),
+        jobs=[koppelwerk_job],
+        resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
+        executor=dg.in_process_executor,
+    )
+
+
+defs = build_definitions()

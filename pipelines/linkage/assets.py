@@ -1,0 +1,47 @@
+"""Normalised registers, and the links and residue the staged linker makes of them."""
+
+from __future__ import annotations
+
+import dagster as dg
+import polars as pl
+
+import linkage
+from pipelines.resources import KoppelwerkSettings
+
+GROUP = "linkage"
+
+
+@dg.asset(group_name=GROUP, description="BAG rows with comparison keys.")
+def normalised_bag(bag: pl.DataFrame) -> pl.DataFrame:
+    return linkage.normalise_bag(bag)
+
+
+@dg.asset(group_name=GROUP, description="Register rows with comparison keys and operation status.")
+def normalised_connections(connections: pl.DataFrame) -> pl.DataFrame:
+    return linkage.normalise_connections(connections)
+
+
+@dg.multi_asset(
+    group_name=GROUP,
+    outs={
+        "links": dg.AssetOut(description="One row per (connection, object) link."),
+        "residue": dg.AssetOut(description="One row per connection without a link, with its class."),
+    },
+)
+def link_connections(
+    context: dg.AssetExecutionContext,
+    settings: KoppelwerkSettings,
+    normalised_bag: pl.DataFrame,
+    normalised_connections: pl.DataFrame,
+):
+    profile = settings.run_config().use_profile
+    result = linkage.link(normalised_bag, normalised_connections, profile)
+    n_linked = result.links["ean"].n_unique()
+    context.log.info(
+        f"linked {n_linked} of {normalised_connections.height} connections "
+        f"({result.residue.height} in the residue) under profile '{profile.name}'"
+    )
+    by_method = result.links.group_by("method").len().sort("method").rows()
+    by_class = result.residue.group_by("residue_class").len().sort("residue_class").rows()
+    yield dg.Output(result.links, output_name="links", metadata={"by_method": dict(by_method)})
+    yield dg.Output(result.residue, output_name="residue", metadata={"by_class": dict(by_class)})

@@ -1,0 +1,79 @@
+"""Allocation, statistics and the files a run publishes into its output folder."""
+
+from __future__ import annotations
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from data_contracts import validate_output
+from koppelwerk.errors import InputError
+from publication.allocation import allocate
+from publication.statistics import sector_statistics
+from publication.summary import run_summary, summary_html
+from pipelines.resources import KoppelwerkSettings
+
+GROUP = "publication"
+
+
+def _select_year(consumption: pl.DataFrame, year: int | None) -> pl.DataFrame:
+    """The requested year, or the latest one in the delivery."""
+    years = sorted(consumption["year"].unique().to_list())
+    if not years:
+        raise InputError("consumption: the delivery holds no valid rows")
+    chosen = years[-1] if year is None else year
+    if chosen not in years:
+        raise InputError(f"consumption: no rows for year {chosen} (years present: {', '.join(map(str, years))})")
+    return consumption.filter(pl.col("year") == chosen)
+
+
+@dg.asset(group_name=GROUP, description="Each connection's volume spread over gemeenten, sectors and objects.")
+def allocation(
+    settings: KoppelwerkSettings,
+    consumption: pl.DataFrame,
+    links: pl.DataFrame,
+    residue: pl.DataFrame,
+    normalised_connections: pl.DataFrame,
+    normalised_bag: pl.DataFrame,
+) -> pl.DataFrame:
+    year_consumption = _select_year(consumption, settings.year)
+    return allocate(year_consumption, links, residue, normalised_connections, normalised_bag)
+
+
+@dg.asset(group_name=GROUP, description="Aggregated, disclosure-controlled energy use per region and sector.")
+def sector_energy_statistics(settings: KoppelwerkSettings, allocation: pl.DataFrame) -> pl.DataFrame:
+    return sector_statistics(allocation, settings.run_config().disclosure)
+
+
+@dg.asset(
+    group_name=GROUP,
+    description="Writes the spec's output tables, the quarantine and the run summary to the output folder.",
+)
+def published_outputs(
+    context: dg.AssetExecutionContext,
+    settings: KoppelwerkSettings,
+    links: pl.DataFrame,
+    residue: pl.DataFrame,
+    quarantine: pl.DataFrame,
+    sector_energy_statistics: pl.DataFrame,
+    allocation: pl.DataFrame,
+    connections: pl.DataFrame,
+    connections_quarantine: pl.DataFrame,
+) -> None:
+    out_dir = settings.run_config().out_dir
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tables = {
+        "links": links,
+        "residue": residue,
+        "sector_energy_statistics": sector_energy_statistics,
+        "quarantine": quarantine,
+    }
+    for name, frame in tables.items():
+        validate_output(name, frame)
+        frame.write_parquet(out_dir / f"{name}.parquet")
+    n_read = connections.height + connections_quarantine["row_number"].n_unique()
+    summary = run_summary(n_read, links, residue, quarantine, sector_energy_statistics, allocation)
+    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
+    (out_dir / "run_summary.html").write_text(summary_html(summary))
+    context.add_output_metadata({"out_dir": str(out_dir), **{k: v for k, v in summary.items() if not isinstance(v, dict)}})
