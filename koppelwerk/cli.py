@@ -54,7 +54,8 @@ def dagster_instance():
 def _run(args: argparse.Namespace) -> int:
     from dagster import DagsterExecutionStepExecutionError
 
-    from pipelines.definitions import JOB_NAME, build_definitions
+    from pipelines.definitions import build_definitions
+    from pipelines.jobs import JOB_NAME
 
     for name in ("bag", "connections", "consumption"):
         path: Path = getattr(args, name)

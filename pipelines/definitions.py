@@ -14,13 +14,9 @@ from pipelines.linkage import assets as linkage_assets
 from pipelines.linkage import checks as linkage_checks
 from pipelines.publication import assets as publication_assets
 from pipelines.publication import checks as publication_checks
+from pipelines.jobs import koppelwerk_job
 from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
-
-JOB_NAME = "koppelwerk_job"
-
-koppelwerk_job = dg.define_asset_job(
-    JOB_NAME, selection=dg.AssetSelection.all(), description="From raw deliveries to published outputs."
-)
+from pipelines.schedules import weekly_linkage
 
 
 def build_definitions(config: RunConfig = RunConfig()) -> dg.Definitions:
@@ -29,6 +25,7 @@ def build_definitions(config: RunConfig = RunConfig()) -> dg.Definitions:
         assets=dg.load_assets_from_modules([ingestion_assets, linkage_assets, publication_assets]),
         asset_checks=dg.load_asset_checks_from_modules([linkage_checks, publication_checks]),
         jobs=[koppelwerk_job],
+        schedules=[weekly_linkage],
         resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
         executor=dg.in_process_executor,
     )
