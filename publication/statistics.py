@@ -16,15 +16,13 @@ STATISTICS_COLUMNS = [
 def sector_statistics(allocation: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
     """Gemeente-level cells with volume, counts and the suppression flag applied."""
     keys = ["year", "gemeente_code", "sector", "product", "unit"]
-    per_connection = allocation.group_by([*keys, "ean"]).agg(
-        volume=pl.col("volume").sum(), objects=pl.col("object_id").drop_nulls().unique()
-    )
-    cells = per_connection.group_by(keys).agg(
+    per_connection = allocation.group_by([*keys, "ean"]).agg(volume=pl.col("volume").sum())
+    largest = per_connection.group_by(keys).agg(max_connection_volume=pl.col("volume").max())
+    cells = allocation.group_by(keys).agg(
         volume=pl.col("volume").sum(),
         n_connections=pl.col("ean").n_unique().cast(pl.Int64),
-        n_objects=pl.col("objects").flatten().drop_nulls().n_unique().cast(pl.Int64),
-        max_connection_volume=pl.col("volume").max(),
-    )
+        n_objects=pl.col("object_id").drop_nulls().n_unique().cast(pl.Int64),
+    ).join(largest, on=keys, how="left", nulls_equal=True)
     suppressed = primary_suppression(rules)
     return (
         cells.with_columns(suppressed=suppressed)
