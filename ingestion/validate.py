@@ -1,0 +1,291 @@
+"""Validate a raw delivery frame against its input contract.
+
+The contract decides everything here (ADR 0002): which columns are kept, their dtypes, and the
+row rules. Values are parsed into the contract dtype; a value that does not parse is a finding
+of rule `type_<column>`. The contract's library rules (nullValues, invalidValues,
+duplicateValues) are interpreted generically; a rule whose executable form is SQL has its polars
+equivalent in `SQL_RULES` under the same name, and tests check the two agree. Rows that break a
+rule with `quarantine: true` go to the quarantine, one finding per broken rule; every other row
+goes on, and breaks of flag rules are only counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+from data_contracts import Column, Contract, ContractError, RowRule, load_contract
+from koppelwerk.errors import InputError
+
+ROW = "__row"
+
+# Spellings of a boolean in registers and spreadsheets (compared lower-cased).
+BOOLEAN_WORDS: dict[str, bool] = {
+    "true": True, "t": True, "1": True, "j": True, "ja": True, "y": True, "yes": True,
+    "false": False, "f": False, "0": False, "n": False, "nee": False, "no": False,
+}
+_INTEGER = r"^[+-]?[0-9]+$"
+_DECIMAL_POINT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+# Dutch notation: comma for decimals, optionally dots between groups of three digits.
+_DECIMAL_COMMA = r"^[+-]?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,[0-9]+)?$"
+_TYPE_NAMES = {pl.Int64(): "an integer", pl.Float64(): "a number", pl.Boolean(): "a boolean"}
+
+
+@dataclass
+class IngestResult:
+    """One delivery after validation.
+
+    `frame` holds the contract's columns and dtypes and only the rows that passed every
+    quarantine rule; `quarantine` has one row per rejected row and broken rule (the quarantine
+    contract's shape). `dropped_columns` are the delivery's undeclared columns as they were
+    named there. `flagged` counts, per flag rule (`quarantine: false`), the rows in `frame` that
+    break it, for the source holder's report.
+    """
+
+    frame: pl.DataFrame
+    quarantine: pl.DataFrame
+    dropped_columns: list[str]
+    source_path: Path
+    n_rows_read: int
+    flagged: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A rule as polars expressions: which rows break it and how to describe one.
+
+    `breaks` and `helpers` see every row; `detail` is evaluated on the breaking rows only, so
+    anything it needs from the whole frame (a duplicate's first row) comes in as a helper column.
+    """
+
+    rule: str
+    breaks: pl.Expr
+    detail: pl.Expr
+    quarantine: bool
+    helpers: tuple[pl.Expr, ...] = ()
+
+
+def ean_is_valid(ean: pl.Expr) -> pl.Expr:
+    """True for 18 digits whose last is the GS1 mod-10 check digit (weights 3,1,3,... from the right)."""
+    digits = [ean.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(18)]
+    weighted = pl.sum_horizontal([digit * (3 if i % 2 == 0 else 1) for i, digit in enumerate(digits[:17])])
+    return ean.str.contains(r"^[0-9]{18}$") & ((10 - weighted % 10) % 10 == digits[17])
+
+
+def _value(name: str) -> pl.Expr:
+    return pl.col(name).cast(pl.String)
+
+
+_OBJECT_TYPE_CODES = {"verblijfsobject": "01", "ligplaats": "02", "standplaats": "03"}
+_PRODUCT_UNITS = {"ELK": "kWh", "GAS": "m3"}
+
+# Polars form of each input rule whose contract form is SQL: (breaks the rule, detail).
+SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
+    "ean_check_digit": lambda: (
+        pl.col("ean").is_not_null() & ~ean_is_valid(pl.col("ean")),
+        pl.format("ean = '{}' is not 18 digits ending in a valid GS1 check digit", pl.col("ean")),
+    ),
+    "huisnummer_range": lambda: (
+        ~pl.col("huisnummer").is_between(1, 99999),
+        pl.format("huisnummer = {} is outside 1..99999", _value("huisnummer")),
+    ),
+    "object_type_matches_id": lambda: (
+        pl.col("object_id").str.slice(4, 2)
+        != pl.col("object_type").replace_strict(_OBJECT_TYPE_CODES, default=None, return_dtype=pl.String),
+        pl.format("object_id = '{}' has another type code than object_type '{}'",
+                  pl.col("object_id"), pl.col("object_type")),
+    ),
+    "unit_matches_product": lambda: (
+        pl.col("unit") != pl.col("product").replace_strict(_PRODUCT_UNITS, default=None, return_dtype=pl.String),
+        pl.format("unit = '{}' does not belong to product '{}'", pl.col("unit"), pl.col("product")),
+    ),
+    "volume_non_negative": lambda: (
+        pl.col("volume") < 0,
+        pl.format("volume = {} is negative", _value("volume")),
+    ),
+}
+
+
+def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> IngestResult:
+    """Keep the declared columns of `raw`, parse them, apply the row rules, split off the quarantine."""
+    contract = load_contract(kind)
+    where = f"{kind} delivery {source_path}"
+    if raw.height == 0:
+        raise InputError(f"{where}: the file holds no data rows")
+    by_name = _declared_columns(contract, raw.columns, where)
+    dropped = [name for name in raw.columns if name not in by_name.values()]
+
+    parsed: list[pl.Expr] = [pl.int_range(1, raw.height + 1, dtype=pl.Int64).alias(ROW)]
+    for column in contract.columns:
+        source = by_name.get(column.name)
+        if source is None:
+            parsed += [
+                pl.lit(None, dtype=column.dtype).alias(column.name),
+                pl.lit(None, dtype=pl.String).alias(_failed(column.name)),
+            ]
+        else:
+            parsed += _parse(raw, source, column)
+    work = raw.select(parsed).with_columns(_canonical_enum(column) for column in contract.columns if column.enum)
+
+    findings = [_type_finding(column) for column in contract.columns if column.dtype != pl.String()]
+    findings += [_rule_finding(contract, rule) for rule in contract.row_rules]
+    work = work.with_columns(
+        *(finding.breaks.fill_null(False).alias(_mask(finding.rule)) for finding in findings),
+        *(helper for finding in findings for helper in finding.helpers),
+    )
+    quarantined = [finding for finding in findings if finding.quarantine]
+    rejected = pl.any_horizontal([pl.col(_mask(finding.rule)) for finding in quarantined] or [pl.lit(False)])
+    record_id = _record_id(contract)
+    quarantine_schema = load_contract("quarantine").polars_schema
+    pieces = [
+        work.filter(pl.col(_mask(finding.rule))).select(
+            source=pl.lit(kind),
+            row_number=pl.col(ROW),
+            record_id=record_id,
+            rule=pl.lit(finding.rule),
+            detail=finding.detail,
+        )
+        for finding in quarantined
+    ]
+    quarantine_frame = pl.concat([pl.DataFrame(schema=quarantine_schema), *pieces]).sort("row_number", maintain_order=True)
+
+    kept = work.filter(~rejected)
+    flag_names = [finding.rule for finding in findings if not finding.quarantine]
+    counts = kept.select(pl.col(_mask(name)).sum() for name in flag_names).row(0) if flag_names else ()
+    return IngestResult(
+        frame=kept.select(contract.column_names),
+        quarantine=quarantine_frame,
+        dropped_columns=dropped,
+        source_path=source_path,
+        n_rows_read=raw.height,
+        flagged=dict(zip(flag_names, counts, strict=True)),
+    )
+
+
+def _declared_columns(contract: Contract, names: list[str], where: str) -> dict[str, str]:
+    """Contract column -> the delivery's column, matching names case-insensitively and stripped."""
+    declared = set(contract.column_names)
+    by_normal: dict[str, str] = {}
+    for name in names:
+        normal = name.strip().lstrip("\ufeff").lower()
+        if normal in by_normal:
+            raise InputError(f"{where}: columns {by_normal[normal]!r} and {name!r} are the same column")
+        if normal in declared:
+            by_normal[normal] = name
+    missing = [column.name for column in contract.columns if column.required and column.name not in by_normal]
+    if missing:
+        raise InputError(f"{where}: missing required column(s) {', '.join(missing)}")
+    return {column.name: by_normal[column.name] for column in contract.columns if column.name in by_normal}
+
+
+def _failed(name: str) -> str:
+    return f"__failed_{name}"
+
+
+def _mask(rule: str) -> str:
+    return f"__rule_{rule}"
+
+
+def _parse(raw: pl.DataFrame, source: str, column: Column) -> list[pl.Expr]:
+    """The column in its contract dtype, and beside it the delivered text of values that failed to parse.
+
+    Text is stripped and an empty value is null, so a CSV and a Parquet file with the same
+    content give the same result.
+    """
+    dtype = raw.schema[source]
+    value = pl.col(source)
+    if dtype == pl.String():
+        text = value.str.strip_chars()
+        text = pl.when(text != "").then(text)
+        # A column that writes any number with a comma is read as Dutch notation throughout.
+        decimal_comma = column.dtype == pl.Float64() and bool(raw[source].str.contains(",").any())
+        typed = _from_text(text, column.dtype, decimal_comma)
+    elif column.dtype == pl.String():
+        text = value.cast(pl.String)
+        fixed_width = column.max_length if column.min_length == column.max_length else None
+        # An id stored as a number has lost its leading zeros; its width is known, so restore them.
+        typed = text.str.zfill(fixed_width) if dtype.is_integer() and fixed_width else text
+    else:
+        text = value.cast(pl.String)
+        typed = _from_number(value, dtype, column.dtype)
+    return [typed.alias(column.name), pl.when(text.is_not_null() & typed.is_null()).then(text).alias(_failed(column.name))]
+
+
+def _from_text(text: pl.Expr, dtype: pl.DataType, decimal_comma: bool) -> pl.Expr:
+    if dtype == pl.String():
+        return text
+    if dtype == pl.Int64():
+        return pl.when(text.str.contains(_INTEGER)).then(text.str.to_integer(strict=False))
+    if dtype == pl.Float64():
+        if decimal_comma:
+            english = text.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+            return pl.when(text.str.contains(_DECIMAL_COMMA)).then(english.cast(pl.Float64, strict=False))
+        return pl.when(text.str.contains(_DECIMAL_POINT)).then(text.cast(pl.Float64, strict=False))
+    if dtype == pl.Boolean():
+        return text.str.to_lowercase().replace_strict(BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean)
+    raise ContractError(f"no text parser for dtype {dtype}")
+
+
+def _from_number(value: pl.Expr, source: pl.DataType, dtype: pl.DataType) -> pl.Expr:
+    """Cast an already typed column; a fraction for an integer, or anything but 0/1 for a boolean, fails."""
+    if dtype == pl.Int64() and source.is_float():
+        return pl.when(value == value.floor()).then(value.cast(pl.Int64, strict=False))
+    if dtype == pl.Boolean() and source.is_numeric():
+        return pl.when(value == 1).then(True).when(value == 0).then(False)
+    return value.cast(dtype, strict=False)
+
+
+def _canonical_enum(column: Column) -> pl.Expr:
+    """Enum values matched case-insensitively, stored in the contract's spelling (`elk` -> `ELK`)."""
+    spelling = {str(value).lower(): value for value in column.enum}
+    value = pl.col(column.name)
+    canonical = value.str.to_lowercase().replace_strict(spelling, default=None, return_dtype=pl.String)
+    return pl.coalesce(canonical, value).alias(column.name)
+
+
+def _type_finding(column: Column) -> Finding:
+    failed = pl.col(_failed(column.name))
+    detail = pl.format("{} = '{}' is not {}", pl.lit(column.name), failed, pl.lit(_TYPE_NAMES[column.dtype]))
+    return Finding(f"type_{column.name}", failed.is_not_null(), detail, quarantine=True)
+
+
+def _rule_finding(contract: Contract, rule: RowRule) -> Finding:
+    if rule.metric == "sql":
+        if rule.name not in SQL_RULES:
+            raise ContractError(f"{contract.path}: sql rule {rule.name!r} has no polars implementation in ingestion")
+        breaks, detail = SQL_RULES[rule.name]()
+        return Finding(rule.name, breaks, detail, rule.quarantine)
+    if rule.metric == "duplicateValues":
+        keys = list(rule.key_columns)
+        label = keys[0] if len(keys) == 1 else f"({', '.join(keys)})"
+        values = pl.concat_str([_value(key) for key in keys], separator=", ")
+        breaks = pl.all_horizontal(pl.col(key).is_not_null() for key in keys) & ~pl.struct(keys).is_first_distinct()
+        first = f"__first_{rule.name}"
+        detail = pl.format("{} = '{}' repeats row {}", pl.lit(label), values, pl.col(first))
+        return Finding(rule.name, breaks, detail, rule.quarantine, helpers=(pl.col(ROW).min().over(keys).alias(first),))
+    name = rule.column
+    assert name is not None  # the contract loader puts nullValues and invalidValues on a property
+    if rule.metric == "nullValues":
+        # A value that failed to parse is null too, but it is reported as type_<column>.
+        breaks = pl.col(name).is_null() & pl.col(_failed(name)).is_null()
+        return Finding(rule.name, breaks, pl.lit(f"{name} is empty"), rule.quarantine)
+    if rule.valid_values is not None:
+        expected = ", ".join(map(str, rule.valid_values))
+        breaks = ~pl.col(name).is_in(list(rule.valid_values))
+        detail = pl.format("{} = '{}' is not one of {}", pl.lit(name), _value(name), pl.lit(expected))
+    else:
+        breaks = ~_value(name).str.contains(str(rule.pattern))
+        detail = pl.format("{} = '{}', expected: {}", pl.lit(name), _value(name), pl.lit(rule.description))
+    return Finding(rule.name, pl.col(name).is_not_null() & breaks, detail, rule.quarantine)
+
+
+def _record_id(contract: Contract) -> pl.Expr:
+    """The row's identifiers as delivered, joined by '/'; null when none is readable."""
+    parts = [pl.col(name) for name in contract.record_id_columns]
+    if not parts:
+        return pl.lit(None, dtype=pl.String)
+    joined = pl.concat_str([part.fill_null("") for part in parts], separator="/")
+    return pl.when(pl.any_horizontal(part.is_not_null() for part in parts)).then(joined)
