@@ -1,6 +1,5 @@
 """Raw deliveries, validated against their contracts; rejected rows go to quarantine."""
 
-from __future__ import annotations
 
 from pathlib import Path
 

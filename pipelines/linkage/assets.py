@@ -1,6 +1,5 @@
 """Normalised registers, and the links and residue the staged linker makes of them."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl

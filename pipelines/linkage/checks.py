@@ -1,6 +1,5 @@
 """Checks beside the linkage assets: nothing lost, nothing counted twice."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl

@@ -1,6 +1,5 @@
 """Allocation, statistics and the files a run publishes into its output folder."""
 
-from __future__ import annotations
 
 import json
 

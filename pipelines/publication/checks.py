@@ -1,6 +1,5 @@
 """Checks beside the published statistics: nothing traceable, nothing lost."""
 
-from __future__ import annotations
 
 import dagster as dg
 import polars as pl
