@@ -107,7 +107,8 @@ def _synth(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("koppelwerk").setLevel(logging.INFO)
     try:
         return _run(args) if args.command == "run" else _synth(args)
     except (KoppelwerkError, ValueError) as error:
