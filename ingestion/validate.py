@@ -136,6 +136,9 @@ def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> Ingest
         *(finding.breaks.fill_null(False).alias(_mask(finding.rule)) for finding in findings),
         *(helper for finding in findings for helper in finding.helpers),
     )
+    # polars 2.1.0 can panic ("binview ... i < self.len()") formatting the detail of filtered rows
+    # of this many-column frame; one contiguous chunk avoids it.
+    work = work.rechunk()
     quarantined = [finding for finding in findings if finding.quarantine]
     rejected = pl.any_horizontal([pl.col(_mask(finding.rule)) for finding in quarantined] or [pl.lit(False)])
     record_id = _record_id(contract)

@@ -1,0 +1,111 @@
+"""`koppelwerk run` end to end: a municipality the pipeline has never seen, bad rows injected,
+and the promise that every input connection ends up linked, in the residue or in quarantine."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+from dagster import DagsterInstance, DagsterRunStatus
+
+import synth
+from data_contracts import load_contract
+from koppelwerk.cli import main
+
+OUTPUTS = ("links", "residue", "sector_energy_statistics", "quarantine")
+
+
+@pytest.fixture(scope="module")
+def delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh municipality (other seed and noise than the bundled sample) as a grid operator's
+    CSV export, with rows that must be quarantined appended."""
+    out = tmp_path_factory.mktemp("delivery")
+    noise = synth.NoiseConfig().with_overrides({"postcode_missing": 0.08})
+    synth.write(synth.generate(3000, seed=424242, noise=noise), out, connections_format="csv")
+    _inject_bad_rows(out / "connections.csv")
+    return out
+
+
+def _valid_ean(body: str) -> str:
+    """A 17-digit body with its GS1 mod-10 check digit (weights 3,1,3,... from the right)."""
+    total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(body)))
+    return body + str((10 - total % 10) % 10)
+
+
+def _inject_bad_rows(path: Path) -> None:
+    with path.open(encoding="cp1252", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=";"))
+    header, first = rows[0], rows[1]
+    column = {name.lower(): i for i, name in enumerate(header)}
+
+    def variant(**changes: str) -> list[str]:
+        row = list(first)
+        for name, value in changes.items():
+            row[column[name]] = value
+        return row
+
+    bad = [
+        variant(ean=first[column["ean"]][:-1] + str((int(first[column["ean"]][-1]) + 1) % 10)),  # check digit
+        variant(),  # duplicate EAN
+        variant(ean="87100000000000000X"),  # not 18 digits
+        variant(ean=_valid_ean("87100000000000001"), huisnummer="twaalf"),  # unparseable number
+        variant(ean=_valid_ean("87100000000000002"), product="WATER"),  # unknown product
+    ]
+    with path.open("a", encoding="cp1252", newline="") as handle:
+        csv.writer(handle, delimiter=";").writerows(bad)
+
+
+def _run(delivery: Path, out: Path, *extra: str) -> int:
+    return main([
+        "run", "--bag", str(delivery / "bag.parquet"), "--connections", str(delivery / "connections.csv"),
+        "--consumption", str(delivery / "consumption.parquet"), "--out", str(out), *extra,
+    ])
+
+
+def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagster_home: Path) -> None:
+    out = tmp_path / "out"
+    assert _run(delivery, out) == 0
+
+    frames = {name: pl.read_parquet(out / f"{name}.parquet") for name in OUTPUTS}
+    for name, frame in frames.items():
+        assert frame.columns == [column.name for column in load_contract(name).columns], name
+
+    with (delivery / "connections.csv").open(encoding="cp1252") as handle:
+        n_rows = sum(1 for _ in handle) - 1
+    links, residue, quarantine = frames["links"], frames["residue"], frames["quarantine"]
+    rejected = quarantine.filter(pl.col("source") == "connections")["row_number"].unique()
+    linked, unlinked = set(links["ean"]), set(residue["ean"])
+    assert not linked & unlinked
+    assert len(linked) + len(unlinked) + rejected.len() == n_rows
+    assert rejected.len() == 5
+    shares = links.group_by("ean").agg(pl.col("allocation_share").sum())
+    assert (shares["allocation_share"] - 1.0).abs().max() < 1e-9
+    assert {"ean_check_digit", "ean_unique", "product_enum", "type_huisnummer"} <= set(quarantine["rule"])
+
+    runs = DagsterInstance.from_config(str(dagster_home)).get_runs()
+    assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS]
+    with duckdb.connect(str(out / "koppelwerk.duckdb"), read_only=True) as con:
+        tables = {row[0] for row in con.sql("SHOW TABLES").fetchall()}
+    assert set(OUTPUTS) <= tables
+
+
+def test_missing_required_column_stops_with_one_line(delivery: Path, tmp_path: Path, dagster_home: Path,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    broken = tmp_path / "consumption.csv"
+    pl.read_parquet(delivery / "consumption.parquet").drop("volume").write_csv(broken, separator=";")
+    code = main([
+        "run", "--bag", str(delivery / "bag.parquet"), "--connections", str(delivery / "connections.csv"),
+        "--consumption", str(broken), "--out", str(tmp_path / "out"),
+    ])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code != 0
+    assert "consumption.csv" in error and "volume" in error
+
+
+def test_unknown_year_is_a_clear_error(delivery: Path, tmp_path: Path, dagster_home: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    assert _run(delivery, tmp_path / "out", "--year", "1999") != 0
+    assert "1999" in capsys.readouterr().err.strip().splitlines()[-1]
