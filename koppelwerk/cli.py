@@ -65,7 +65,7 @@ def _run(args: argparse.Namespace) -> int:
         bag=args.bag.resolve(), connections=args.connections.resolve(), consumption=args.consumption.resolve(),
         out_dir=args.out.resolve(), year=args.year, profile=args.profile,
     )
-    job = build_definitions(config).get_job_def(JOB_NAME)
+    job = build_definitions(config).resolve_job_def(JOB_NAME)
     run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
     try:
         result = job.execute_in_process(run_config=run_config, instance=dagster_instance(), raise_on_error=True)

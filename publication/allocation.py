@@ -31,21 +31,31 @@ def object_sectors(bag: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def connection_regions(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """Gemeente of a connection without an object: the gemeente most BAG addresses in its PC4
-    lie in. Street furniture has no object, but it has a neighbourhood."""
-    pc4_gemeente = (
-        bag.filter(pl.col("postcode_clean").is_not_null())
-        .group_by(pc4=pl.col("postcode_clean").str.slice(0, 4), gemeente_code="gemeente_code")
-        .len()
-        .sort(["pc4", "len", "gemeente_code"], descending=[False, True, False])
-        .unique("pc4", keep="first")
-        .select("pc4", "gemeente_code")
-    )
+def _most_common_gemeente(bag: pl.DataFrame, key: pl.Expr, name: str) -> pl.DataFrame:
+    """For each value of `key` over the BAG addresses, the gemeente most of them lie in."""
     return (
-        connections.with_columns(pc4=pl.col("postcode_clean").str.slice(0, 4))
-        .join(pc4_gemeente, on="pc4", how="left")
-        .select("ean", gemeente_code=pl.col("gemeente_code").fill_null(UNKNOWN_REGION))
+        bag.select(key.alias(name), "gemeente_code")
+        .drop_nulls(name)
+        .group_by(name, "gemeente_code")
+        .len()
+        .sort([name, "len", "gemeente_code"], descending=[False, True, False])
+        .unique(name, keep="first")
+        .select(name, pl.col("gemeente_code").alias(f"gemeente_by_{name}"))
+    )
+
+
+def connection_regions(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Gemeente of a connection without an object: where most BAG addresses in its PC4 lie, else
+    where its woonplaats lies. Street furniture has no object, but it has a neighbourhood."""
+    pc4 = pl.col("postcode_clean").str.slice(0, 4)
+    return (
+        connections.with_columns(pc4=pc4)
+        .join(_most_common_gemeente(bag, pc4, "pc4"), on="pc4", how="left")
+        .join(_most_common_gemeente(bag, pl.col("woonplaats_key"), "woonplaats_key"), on="woonplaats_key", how="left")
+        .select(
+            "ean",
+            gemeente_code=pl.coalesce("gemeente_by_pc4", "gemeente_by_woonplaats_key", pl.lit(UNKNOWN_REGION)),
+        )
     )
 
 
