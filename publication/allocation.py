@@ -3,8 +3,9 @@
 A linked connection's volume goes to its objects by `allocation_share`; an object with several
 gebruiksdoelen splits its part equally over them; ligplaatsen and standplaatsen are sectors of
 their own; residue connections count in a sector named by their residue class. Consumption of a
-connection that was quarantined or is unknown to the register is kept too, in sector
-`quarantined`, so that every kWh and m3 of the input is in the totals.
+connection that is not among the register's valid connections (quarantined at ingestion, or
+never delivered) is kept too, in sector `not_in_register`, so that every kWh and m3 of the input
+is in the totals.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import polars as pl
 
 UNKNOWN_REGION = "onbekend"
+NOT_IN_REGISTER = "not_in_register"
 ALLOCATION_COLUMNS = ["year", "gemeente_code", "sector", "product", "unit", "ean", "object_id", "volume"]
 
 
@@ -82,11 +84,11 @@ def allocate(
         .with_columns(object_id=pl.lit(None, dtype=pl.String))
     )
     placed = pl.concat([links.select("ean"), residue.select("ean")]).unique()
-    quarantined = consumption.join(placed, on="ean", how="anti").with_columns(
-        sector=pl.lit("quarantined"),
+    not_in_register = consumption.join(placed, on="ean", how="anti").with_columns(
+        sector=pl.lit(NOT_IN_REGISTER),
         gemeente_code=pl.lit(UNKNOWN_REGION),
         object_id=pl.lit(None, dtype=pl.String),
     )
     return pl.concat(
-        [part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, quarantined)]
+        [part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, not_in_register)]
     )

@@ -7,6 +7,8 @@ from typing import Any
 
 import polars as pl
 
+from publication.allocation import NOT_IN_REGISTER
+
 
 def run_summary(
     n_connections_read: int,
@@ -30,6 +32,7 @@ def run_summary(
         "links_by_method": dict(links.group_by("method").len().sort("method").rows()),
         "residue_by_class": dict(residue.group_by("residue_class").len().sort("residue_class").rows()),
         "quarantine_by_rule": dict(quarantine.group_by("rule").len().sort("rule").rows()),
+        "consumption_rows_without_connection": allocation.filter(pl.col("sector") == NOT_IN_REGISTER).height,
         "statistics_cells": statistics.height,
         "statistics_cells_suppressed": int(statistics["suppressed"].sum()),
         "total_volume_by_unit": {unit: round(volume, 3) for unit, volume in totals.rows()},

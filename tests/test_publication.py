@@ -71,7 +71,7 @@ def test_allocation_follows_shares_and_gebruiksdoelen_and_keeps_every_kwh() -> N
     assert by_sector["ligplaats"] == pytest.approx(200)
     assert by_sector["public_lighting"] == pytest.approx(50)
     # the connection in neither links nor residue (quarantined upstream) still counts
-    assert by_sector["quarantined"] == pytest.approx(7)
+    assert by_sector["not_in_register"] == pytest.approx(7)
     assert allocated["volume"].sum() == pytest.approx(CONSUMPTION["volume"].sum())
     # street furniture gets the gemeente of its PC4
     lighting = allocated.filter(pl.col("sector") == "public_lighting")
