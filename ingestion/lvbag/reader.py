@@ -29,32 +29,14 @@ from lxml import etree
 
 from ingestion.lvbag import archive, chunks
 from ingestion.lvbag.archive import ADDRESSABLE_KINDS, Leveringsdocument, Member
+from data_contracts import load_contract
 from koppelwerk.errors import InputError
 
 log = logging.getLogger("koppelwerk.ingestion.lvbag")
 
 OBJECT_TYPES = {"VBO": "verblijfsobject", "LIG": "ligplaats", "STA": "standplaats"}
-BAG_SCHEMA = pl.Schema(
-    {
-        "object_id": pl.Utf8,
-        "object_type": pl.Utf8,
-        "nummeraanduiding_id": pl.Utf8,
-        "hoofdadres": pl.Boolean,
-        "openbare_ruimte_naam": pl.Utf8,
-        "huisnummer": pl.Int32,
-        "huisletter": pl.Utf8,
-        "huisnummertoevoeging": pl.Utf8,
-        "postcode": pl.Utf8,
-        "woonplaats_naam": pl.Utf8,
-        "gemeente_code": pl.Utf8,
-        "gebruiksdoel": pl.Utf8,
-        "oppervlakte": pl.Int32,
-        "status": pl.Utf8,
-        "pand_id": pl.Utf8,
-        "x": pl.Float64,
-        "y": pl.Float64,
-    }
-)
+# The canonical BAG columns, as the contract declares them: the reader maps the XML onto exactly these.
+BAG_SCHEMA = load_contract("bag").polars_schema
 # What a broken zip, a truncated deflate stream or malformed XML raise while streaming.
 _UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, etree.XMLSyntaxError, ValueError)
 
