@@ -72,7 +72,22 @@ def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
         how="inner",
     )
     pairs = pl.concat([by_postcode.select("ean", "object_id"), by_street.select("ean", "object_id")])
-    return _as_links(_unique_candidates(pairs), "exact_address")
+    return _as_links(_unique_candidates(pairs).join(_suffix_possibly_lost(connections, live), on="ean", how="anti"),
+                     "exact_address")
+
+
+def _suffix_possibly_lost(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Connections registered without a suffix at a number where BAG also has units with one.
+
+    "12" then matches the unit 12 exactly, but is as likely 12-A with its suffix dropped by the
+    register; such a match is not unambiguous and is left to the probabilistic stage.
+    """
+    with_suffix = bag.filter(pl.col("suffix_key") != "").select("postcode_clean", "huisnummer").unique()
+    return (
+        connections.filter(pl.col("suffix_key") == "")
+        .join(with_suffix, on=["postcode_clean", "huisnummer"], how="inner")
+        .select("ean")
+    )
 
 
 def address_candidates(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:

@@ -12,6 +12,7 @@ import polars as pl
 
 from koppelwerk.config import UseProfile
 from linkage.bag_status import is_under_construction
+from linkage.collective import common_area_links, expand_collective_gas
 from linkage.deterministic import (
     LINK_COLUMNS,
     address_candidates,
@@ -41,7 +42,10 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
         link_parts.append(links)
         remaining = remaining.join(links.select("ean"), on="ean", how="anti")
 
-    links = pl.concat(link_parts)
+    links = expand_collective_gas(pl.concat(link_parts), bag, connections)
+    common_areas = common_area_links(remaining, bag)
+    links = pl.concat([links, common_areas])
+    remaining = remaining.join(common_areas.select("ean"), on="ean", how="anti")
     links, construction = _split_under_construction(links, bag)
     residue_parts += [construction, _unlinked_residue(remaining, bag)]
 

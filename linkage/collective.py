@@ -1,0 +1,99 @@
+"""Connections that serve a whole building: collective (block-heating) gas and common areas.
+
+CBS's unit is the complex: objects that share connections. Two building-wide patterns are
+recognised with rules a reviewer can read, and their consumption is spread over the units they
+serve by floor area (`allocation_share`):
+
+- collective gas: a gas connection on a dwelling in a pand of 3+ live dwellings whose
+  description names block heating, or which is the pand's only gas connection and has a meter
+  larger than a household's (G10 and up; capacity unknown counts as larger);
+- common area: an electricity connection registered without a suffix at an address where BAG
+  only has units with a suffix, all in one pand, whose description names a common area (without
+  the description it is as likely a unit's own meter that lost its suffix).
+"""
+
+from __future__ import annotations
+
+import math
+
+import polars as pl
+
+from linkage.bag_status import is_live
+from linkage.deterministic import LINK_COLUMNS
+
+COLLECTIVE_PROBABILITY = 0.99
+_BLOCK_HEATING = r"ketelhuis|blokverwarming|cv-ruimte|collectieve|stookruimte"
+_COMMON_AREA = r"algemene ruimte|\bvve\b|lift|trappenhuis|gemeensch|centrale hal"
+_MIN_DWELLINGS = 3
+_MIN_COLLECTIVE_METER = 10  # G-rating: households have G4/G6
+
+
+def _objects(bag: pl.DataFrame) -> pl.DataFrame:
+    """One row per object with what building-wide allocation needs."""
+    return bag.unique("object_id", keep="first").select(
+        "object_id",
+        "pand_id",
+        "oppervlakte",
+        live=is_live(pl.col("status")),
+        dwelling=pl.col("gebruiksdoel").fill_null("").str.contains("woonfunctie"),
+    )
+
+
+def _served_links(served: pl.DataFrame) -> pl.DataFrame:
+    """Links from (ean, object_id, oppervlakte) rows, shares by floor area (equal when unknown)."""
+    area = pl.col("oppervlakte").cast(pl.Float64)
+    weight = pl.when(area.is_null().any().over("ean") | (area.sum().over("ean") <= 0)).then(1.0).otherwise(area)
+    return served.with_columns(weight=weight).select(
+        "ean",
+        "object_id",
+        match_probability=pl.lit(COLLECTIVE_PROBABILITY),
+        match_weight=pl.lit(math.log2(COLLECTIVE_PROBABILITY / (1 - COLLECTIVE_PROBABILITY))),
+        method=pl.lit("collective"),
+        allocation_share=pl.col("weight") / pl.col("weight").sum().over("ean"),
+    )
+
+
+def expand_collective_gas(links: pl.DataFrame, bag: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
+    """Replace the single link of each collective gas connection by links to every live
+    dwelling of its pand."""
+    objects = _objects(bag)
+    dwellings = objects.filter(pl.col("dwelling") & pl.col("live") & pl.col("pand_id").is_not_null())
+    gas = links.join(connections.select("ean", "product", "locatieomschrijving", "aansluitcapaciteit"), on="ean").filter(
+        pl.col("product") == "GAS"
+    ).join(objects.filter(pl.col("dwelling")).select("object_id", "pand_id"), on="object_id")
+    gas_per_pand = gas.group_by("pand_id").agg(n_gas=pl.col("ean").n_unique())
+    pand_size = dwellings.group_by("pand_id").agg(n_dwellings=pl.len())
+    described = pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_BLOCK_HEATING)
+    meter = pl.col("aansluitcapaciteit").str.extract(r"(?i)^\s*G\s*(\d+)", 1).cast(pl.Int64, strict=False)
+    large_meter = meter.is_null() | (meter >= _MIN_COLLECTIVE_METER)
+    collective = (
+        gas.join(gas_per_pand, on="pand_id").join(pand_size, on="pand_id")
+        .filter((pl.col("n_dwellings") >= _MIN_DWELLINGS) & (described | ((pl.col("n_gas") == 1) & large_meter)))
+        .select("ean", "pand_id")
+    )
+    served = collective.join(dwellings.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
+    return pl.concat([links.join(collective.select("ean"), on="ean", how="anti"), _served_links(served)]).select(
+        LINK_COLUMNS
+    )
+
+
+def common_area_links(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Links for unlinked electricity connections that serve the common areas of one pand."""
+    objects = _objects(bag)
+    at_address = (
+        remaining.filter((pl.col("product") == "ELK") & (pl.col("suffix_key") == ""))
+        .select("ean", "postcode_clean", "huisnummer", "locatieomschrijving")
+        .join(bag.select("postcode_clean", "huisnummer", "object_id", bag_suffix="suffix_key"),
+              on=["postcode_clean", "huisnummer"])
+        .join(objects.select("object_id", "pand_id"), on="object_id")
+    )
+    per_ean = at_address.group_by("ean").agg(
+        n_panden=pl.col("pand_id").n_unique(),
+        pand_id=pl.col("pand_id").first(),
+        any_without_suffix=(pl.col("bag_suffix") == "").any(),
+        described=pl.col("locatieomschrijving").first().fill_null("").str.to_lowercase().str.contains(_COMMON_AREA),
+    )
+    common = per_ean.filter((pl.col("n_panden") == 1) & ~pl.col("any_without_suffix") & pl.col("described"))
+    units = objects.filter(pl.col("live") & pl.col("pand_id").is_not_null())
+    served = common.select("ean", "pand_id").join(units.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
+    return _served_links(served).select(LINK_COLUMNS)

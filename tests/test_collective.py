@@ -1,0 +1,41 @@
+"""Building-wide connections: found by readable rules, spread over the units by floor area."""
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import linkage
+import synth
+from ingestion.validate import validate_delivery
+from koppelwerk.config import PROFILES
+
+
+@pytest.fixture(scope="module")
+def linked() -> tuple[linkage.LinkageResult, pl.DataFrame]:
+    dataset = synth.generate(8000, seed=77)
+    bag = linkage.normalise_bag(validate_delivery("bag", dataset.bag, Path("bag.parquet")).frame)
+    connections = linkage.normalise_connections(
+        validate_delivery("connections", dataset.connections, Path("connections.parquet")).frame
+    )
+    return linkage.link(bag, connections, PROFILES["statistical"]), dataset.truth_links
+
+
+def test_collective_links_serve_exactly_the_true_units(linked: tuple[linkage.LinkageResult, pl.DataFrame]) -> None:
+    result, truth = linked
+    collective = result.links.filter(pl.col("method") == "collective")
+    true_sets = truth.group_by("ean").agg(true=pl.col("object_id").sort(), n=pl.len()).filter(pl.col("n") > 1)
+    predicted = collective.group_by("ean").agg(predicted=pl.col("object_id").sort())
+    compared = predicted.join(true_sets, on="ean", how="left")
+    assert compared.height >= 0.7 * true_sets.height  # most building-wide connections are found
+    exact = compared.filter(pl.col("predicted") == pl.col("true")).height
+    assert exact >= 0.98 * compared.height
+
+
+def test_collective_shares_follow_floor_area_and_sum_to_one(linked: tuple[linkage.LinkageResult, pl.DataFrame]) -> None:
+    result, truth = linked
+    collective = result.links.filter(pl.col("method") == "collective")
+    sums = collective.group_by("ean").agg(pl.col("allocation_share").sum())["allocation_share"]
+    assert (sums - 1.0).abs().max() < 1e-9
+    shares = collective.join(truth, on=["ean", "object_id"], suffix="_true")
+    assert (shares["allocation_share"] - shares["allocation_share_true"]).abs().max() < 1e-6
