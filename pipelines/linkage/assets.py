@@ -5,6 +5,7 @@ import dagster as dg
 import polars as pl
 
 import linkage
+from linkage.complexes import complexes as build_complexes
 from pipelines.resources import KoppelwerkSettings
 
 GROUP = "linkage"
@@ -44,3 +45,8 @@ def link_connections(
     by_class = result.residue.group_by("residue_class").len().sort("residue_class").rows()
     yield dg.Output(result.links, output_name="links", metadata={"by_method": dict(by_method)})
     yield dg.Output(result.residue, output_name="residue", metadata={"by_class": dict(by_class)})
+
+
+@dg.asset(group_name=GROUP, description="Connected components of objects and the connections they share.")
+def complexes(links: pl.DataFrame) -> pl.DataFrame:
+    return build_complexes(links)
