@@ -59,14 +59,19 @@ def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.D
 
 def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """One object carries exactly the register's address: by postcode, huisnummer and suffix, or
-    (where the postcode is missing or malformed) by street, huisnummer, suffix and woonplaats."""
+    (where the postcode finds no such number) by street, huisnummer, suffix and woonplaats."""
     live = bag.filter(~is_withdrawn(pl.col("status")))
     by_postcode = connections.join(
         live.select("postcode_clean", "huisnummer", "suffix_key", "object_id"),
         on=["postcode_clean", "huisnummer", "suffix_key"],
         how="inner",
     )
-    by_street = connections.filter(pl.col("postcode_clean").is_null()).join(
+    # A postcode that is missing, malformed or points at a number BAG does not have there (a
+    # typo) gives way to street + woonplaats.
+    no_postcode_match = connections.join(
+        live.select("postcode_clean", "huisnummer").unique(), on=["postcode_clean", "huisnummer"], how="anti"
+    )
+    by_street = no_postcode_match.join(
         live.select("street_key", "huisnummer", "suffix_key", "woonplaats_key", "object_id"),
         on=["street_key", "huisnummer", "suffix_key", "woonplaats_key"],
         how="inner",

@@ -41,8 +41,28 @@ def suffix_key(expr: pl.Expr) -> pl.Expr:
     return key
 
 
-def street_key(column: str) -> pl.Expr:
-    """Street name for comparison: lower case, letters and digits only, single spaces."""
+# Titles and words that registers abbreviate, each mapped to ONE short form on both sides: the
+# abbreviation is lossy ("Pr." is Prins or Prinses), so both names are reduced to it.
+_STREET_SHORT_FORMS: list[tuple[str, str]] = [
+    (r"\bburgemeester\b|\bburg\b", "burg"),
+    (r"\bprinses\b|\bprins\b|\bpr\b", "pr"),
+    (r"\bkoningin\b|\bkoning\b|\bkon\b", "kon"),
+    (r"\bsint\b|\bst\b", "st"),
+    (r"\bprofessor\b|\bprof\b", "prof"),
+    (r"\bdokter\b|\bdoctor\b|\bdr\b", "dr"),
+    (r"\bgeneraal\b|\bgen\b", "gen"),
+    (r"\bpastoor\b|\bpast\b", "past"),
+    (r"\bwethouder\b|\bweth\b", "weth"),
+    (r"\bmeester\b|\bmr\b", "mr"),
+    (r"\bdominee\b|\bds\b", "ds"),
+    (r"\bvan de[nr]?\b|\bv d\b|\bvd\b", "vd"),
+    (r"\bvan\b|\bv\b", "v"),
+    (r"straat$|\bstr$|str$", "str"),
+]
+
+
+def street_text(column: str) -> pl.Expr:
+    """Street or place name for comparison: lower case, letters and digits only, single spaces."""
     return (
         pl.col(column)
         .str.to_lowercase()
@@ -50,6 +70,15 @@ def street_key(column: str) -> pl.Expr:
         .str.replace_all(r"\s+", " ")
         .str.strip_chars()
     )
+
+
+def street_key(column: str) -> pl.Expr:
+    """Street name with titles and `straat` reduced to their short forms, so "Burg. v.d. Plasstr."
+    and "Burgemeester van der Plasstraat" get one key."""
+    key = street_text(column)
+    for pattern, short in _STREET_SHORT_FORMS:
+        key = key.str.replace_all(pattern, short)
+    return key.str.replace_all(r"\s+", " ")
 
 
 def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
@@ -60,7 +89,7 @@ def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
             pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")
         ),
         street_key=street_key("openbare_ruimte_naam"),
-        woonplaats_key=street_key("woonplaats_naam"),
+        woonplaats_key=street_text("woonplaats_naam"),
     )
 
 
@@ -71,7 +100,7 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
         postcode_clean=clean_postcode("postcode"),
         suffix_key=suffix_key(pl.col("huisnummertoevoeging")),
         street_key=street_key("straatnaam"),
-        woonplaats_key=street_key("woonplaats"),
+        woonplaats_key=street_text("woonplaats"),
         in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
         bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
     )

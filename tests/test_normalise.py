@@ -6,7 +6,7 @@ import polars as pl
 import pytest
 import yaml
 
-from linkage.normalise import clean_postcode, suffix_key
+from linkage.normalise import clean_postcode, street_key, suffix_key
 
 CASES = Path(__file__).parent / "cases"
 
@@ -32,3 +32,10 @@ def test_suffix_key_equivalences(case: dict) -> None:
 def test_clean_postcode(case: dict) -> None:
     frame = pl.DataFrame({"postcode": [case["raw"]]}, schema={"postcode": pl.String})
     assert frame.select(clean_postcode("postcode")).item() == case["clean"]
+
+
+@pytest.mark.parametrize("case", _load("street_names.yaml"), ids=lambda c: c["register"])
+def test_street_key_short_forms(case: dict) -> None:
+    frame = pl.DataFrame({"register": [case["register"]], "bag": [case["bag"]]})
+    keys = frame.select(street_key("register"), street_key("bag").alias("b")).row(0)
+    assert (keys[0] == keys[1]) is case["same"], keys
