@@ -39,8 +39,8 @@ def _unique_candidates(pairs: pl.DataFrame) -> pl.DataFrame:
 def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """Trust the registered BAG id only when the object exists, is not withdrawn, and one of its
     addresses agrees with the register's postcode, huisnummer and suffix (or the register has no
-    address). Address agreement without the suffix is not enough: a wrong id most often points
-    at a sibling unit at the same house number."""
+    address). A differing suffix is not enough: a wrong id most often points at a sibling unit
+    at the same house number. A missing suffix is: the id then supplies what the register lost."""
     objects = bag.filter(~is_withdrawn(pl.col("status"))).select(
         object_id="object_id", bag_postcode="postcode_clean", bag_huisnummer="huisnummer",
         bag_suffix="suffix_key",
@@ -51,7 +51,7 @@ def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.D
     agrees = (
         (pl.col("postcode_clean") == pl.col("bag_postcode"))
         & (pl.col("huisnummer") == pl.col("bag_huisnummer"))
-        & (pl.col("suffix_key") == pl.col("bag_suffix"))
+        & ((pl.col("suffix_key") == pl.col("bag_suffix")) | (pl.col("suffix_key") == ""))
     )
     accepted = pairs.filter(no_address | agrees.fill_null(False))
     return _as_links(_unique_candidates(accepted), "registered_bag_id")
