@@ -1,4 +1,5 @@
-"""The staged linker: residue evidence first, then deterministic passes, then the residue.
+"""The staged linker: residue evidence first, then deterministic passes, building-wide
+connections, probabilistic scoring with assignment against the runner-up, then the residue.
 
 Every connection leaves here exactly once: as one or more links (shares summing to 1) or as
 one residue row. `conservation_violations` checks that promise.
@@ -7,10 +8,12 @@ one residue row. `conservation_violations` checks that promise.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import polars as pl
 
 from koppelwerk.config import UseProfile
+from linkage.assign import assign, best_candidates, linkage_curve
 from linkage.bag_status import is_under_construction
 from linkage.collective import common_area_links, expand_collective_gas
 from linkage.deterministic import (
@@ -19,6 +22,7 @@ from linkage.deterministic import (
     exact_address_pass,
     registered_bag_id_pass,
 )
+from linkage.probabilistic import score_candidates
 from linkage.residue import pre_link_residue
 
 RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
@@ -28,12 +32,15 @@ RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
 class LinkageResult:
     links: pl.DataFrame
     residue: pl.DataFrame
+    curve: pl.DataFrame
+    model: dict[str, Any]
 
 
 def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> LinkageResult:
     """Link normalised connections to normalised BAG rows under a use profile."""
     residue_parts = [pre_link_residue(connections)]
     remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
+    n_linkable = remaining.height
 
     link_parts: list[pl.DataFrame] = []
     for linkage_pass in (registered_bag_id_pass, exact_address_pass):
@@ -41,18 +48,26 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
         links = links.filter(pl.col("match_probability") >= profile.min_match_probability)
         link_parts.append(links)
         remaining = remaining.join(links.select("ean"), on="ean", how="anti")
+    deterministic = pl.concat(link_parts)
 
-    links = expand_collective_gas(pl.concat(link_parts), bag, connections)
     common_areas = common_area_links(remaining, bag)
-    links = pl.concat([links, common_areas])
     remaining = remaining.join(common_areas.select("ean"), on="ean", how="anti")
-    links, construction = _split_under_construction(links, bag)
-    residue_parts += [construction, _unlinked_residue(remaining, bag)]
+
+    scored = score_candidates(bag, connections, deterministic.select("ean", "object_id"), to_score=remaining["ean"])
+    probabilistic, rejected = assign(scored.pairs, profile)
+    curve = linkage_curve(deterministic, best_candidates(scored.pairs), n_linkable, profile.min_margin)
+    remaining = remaining.join(probabilistic.select("ean"), on="ean", how="anti")
+
+    links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections)
+    links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
+    residue_parts += [construction, _unlinked_residue(remaining, bag, rejected)]
 
     residue = pl.concat(residue_parts).join(
         connections.select("ean", "netbeheerder"), on="ean", how="left"
     )
-    return LinkageResult(links=links.select(LINK_COLUMNS), residue=residue.select(RESIDUE_COLUMNS))
+    return LinkageResult(
+        links=links.select(LINK_COLUMNS), residue=residue.select(RESIDUE_COLUMNS), curve=curve, model=scored.model
+    )
 
 
 def _split_under_construction(
@@ -73,24 +88,28 @@ def _split_under_construction(
     return links.join(construction_eans.select("ean"), on="ean", how="anti"), residue
 
 
-def _unlinked_residue(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """`not_in_bag` when no BAG object carries the address at all, else `unresolved`."""
+def _unlinked_residue(remaining: pl.DataFrame, bag: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
+    """`not_in_bag` when no BAG object carries the address at all, else `unresolved`, with the
+    assignment's reason where a candidate was scored but not good or clear enough."""
     counts = address_candidates(remaining, bag)
     has_address = pl.col("postcode_clean").is_not_null() & pl.col("huisnummer").is_not_null()
     address = pl.format("{} {}", pl.col("postcode_clean"), pl.col("huisnummer"))
-    return remaining.join(counts, on="ean", how="left").select(
-        "ean",
-        residue_class=pl.when(has_address & (pl.col("n_candidates") == 0))
-        .then(pl.lit("not_in_bag"))
-        .otherwise(pl.lit("unresolved")),
-        reason=pl.when(~has_address)
-        .then(pl.lit("no usable postcode and huisnummer, and no recognised location description"))
-        .when(pl.col("n_candidates") == 0)
-        .then(pl.format("no BAG object carries {}", address))
-        .otherwise(
-            pl.format("{} BAG objects at {}, none matches the register's suffix and id",
-                      pl.col("n_candidates"), address)
-        ),
+    return (
+        remaining.join(counts, on="ean", how="left")
+        .join(rejected.select("ean", scored_reason="reason"), on="ean", how="left")
+        .select(
+            "ean",
+            residue_class=pl.when(has_address & (pl.col("n_candidates") == 0))
+            .then(pl.lit("not_in_bag"))
+            .otherwise(pl.lit("unresolved")),
+            reason=pl.when(has_address & (pl.col("n_candidates") == 0))
+            .then(pl.format("no BAG object carries {}", address))
+            .when(pl.col("scored_reason").is_not_null())
+            .then(pl.col("scored_reason"))
+            .when(~has_address)
+            .then(pl.lit("no usable postcode and huisnummer, no candidate object, and no recognised location description"))
+            .otherwise(pl.format("{} BAG objects at {}, none matches the register's suffix", pl.col("n_candidates"), address)),
+        )
     )
 
 

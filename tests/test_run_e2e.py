@@ -4,6 +4,7 @@ and the promise that every input connection ends up linked, in the residue or in
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import duckdb
@@ -84,6 +85,11 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
     shares = links.group_by("ean").agg(pl.col("allocation_share").sum())
     assert (shares["allocation_share"] - 1.0).abs().max() < 1e-9
     assert {"ean_check_digit", "ean_unique", "product_enum", "type_huisnummer"} <= set(quarantine["rule"])
+
+    curve = pl.read_parquet(out / "linkage_curve.parquet")
+    assert curve["link_rate"].to_list() == sorted(curve["link_rate"].to_list(), reverse=True)
+    model = json.loads((out / "linkage_model.json").read_text())
+    assert {c["output_column_name"] for c in model["comparisons"]} >= {"postcode_clean", "huisnummer", "suffix_key"}
 
     runs = DagsterInstance.from_config(str(dagster_home)).get_runs()
     assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS]

@@ -1,6 +1,8 @@
 """Normalised registers, and the links and residue the staged linker makes of them."""
 
 
+import json
+
 import dagster as dg
 import polars as pl
 
@@ -26,6 +28,7 @@ def normalised_connections(connections: pl.DataFrame) -> pl.DataFrame:
     outs={
         "links": dg.AssetOut(description="One row per (connection, object) link."),
         "residue": dg.AssetOut(description="One row per connection without a link, with its class."),
+        "linkage_curve": dg.AssetOut(description="Link rate and estimated precision per probability threshold."),
     },
 )
 def link_connections(
@@ -45,6 +48,11 @@ def link_connections(
     by_class = result.residue.group_by("residue_class").len().sort("residue_class").rows()
     yield dg.Output(result.links, output_name="links", metadata={"by_method": dict(by_method)})
     yield dg.Output(result.residue, output_name="residue", metadata={"by_class": dict(by_class)})
+    # The trained model is an artefact of the run: it says why every probabilistic link was made.
+    model_path = settings.run_config().out_dir / "linkage_model.json"
+    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model_path.write_text(json.dumps(result.model, indent=1))
+    yield dg.Output(result.curve, output_name="linkage_curve", metadata={"model": str(model_path)})
 
 
 @dg.asset(group_name=GROUP, description="Connected components of objects and the connections they share.")

@@ -57,6 +57,7 @@ def published_outputs(
     quarantine: pl.DataFrame,
     sector_energy_statistics: pl.DataFrame,
     allocation: pl.DataFrame,
+    linkage_curve: pl.DataFrame,
     connections: pl.DataFrame,
     connections_quarantine: pl.DataFrame,
 ) -> None:
@@ -71,6 +72,7 @@ def published_outputs(
     for name, frame in tables.items():
         validate_output(name, frame)
         frame.write_parquet(out_dir / f"{name}.parquet")
+    linkage_curve.write_parquet(out_dir / "linkage_curve.parquet")
     n_read = connections.height + connections_quarantine["row_number"].n_unique()
     summary = run_summary(n_read, links, residue, quarantine, sector_energy_statistics, allocation)
     (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))

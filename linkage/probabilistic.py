@@ -1,0 +1,331 @@
+"""Probabilistic scoring of the connections the deterministic passes could not place.
+
+Splink 5 (DuckDB) scores candidate pairs from `linkage.candidates` with the Dutch comparisons
+of `linkage.comparisons`. The model is trained from what the data itself provides, not by EM:
+
+- **u** by random sampling of (BAG row, connection) pairs: almost all random pairs are non-links.
+- **m** from labelled pairs, level by level. Deterministic labels were selected *because* their
+  postcode, huisnummer and suffix agree exactly, so counting those comparisons on them would give
+  m(exact) = 1 and infinite penalties for disagreement. Each comparison is therefore counted
+  only on labels whose selection did not look at it:
+  - street, woonplaats and distance: on all labels (selected on postcode + huisnummer + suffix);
+  - registered BAG id: on all labels too (the union of the two passes is "exactly one object
+    at exactly this address", whatever the id says);
+  - postcode, huisnummer and suffix: on *id-anchored* pairs, where the register's BAG id names a
+    live object and the other address fields agree (e.g. for the postcode: huisnummer, suffix
+    and street agree, postcode free). A wrong-sibling id makes these slightly pessimistic, which
+    is the safe side.
+  Every m is then floored at `M_FLOOR` and renormalised: labels drawn from clean records still
+  under-represent rare noise.
+- **probability_two_random_records_match** (lambda): each connection truly serves about one
+  object, so lambda = expected links / (BAG objects x connections) = 1 / objects. It is the prior
+  over *all* pairs, as u is estimated over all pairs; the blocking evidence is already in the
+  comparisons (a candidate pair agrees on the blocking keys), so using links / candidate pairs
+  would count it twice. `ScoredPairs.model` records it with the number of candidate pairs.
+
+Scores are per (ean, object_id): an object with a nevenadres has several BAG rows and keeps its
+best-scoring one. Read the result per connection, best against runner-up (`rank`, `margin`):
+sibling units at one house number all score high.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import duckdb
+import polars as pl
+from splink import DuckDBAPI, Linker, SettingsCreator
+
+from linkage.candidates import candidate_bag_rows, candidate_pairs
+from linkage.comparisons import comparisons
+
+M_FLOOR = 0.002
+U_SAMPLE_PAIRS = 2_000_000
+SEED = 42
+THREADS = 2
+
+_RECORD_COLUMNS = [
+    "unique_id", "postcode_clean", "huisnummer", "suffix_key", "street_key", "woonplaats_key",
+    "x", "y", "bag_ref",
+]
+# Which other comparisons must be at their exact level for a pair to count towards a
+# comparison's m on the id-anchored pairs (`None`: count it on the deterministic labels).
+_ANCHORS: dict[str, list[str] | None] = {
+    "postcode_clean": ["huisnummer", "suffix_key", "street_key"],
+    "huisnummer": ["postcode_clean", "suffix_key", "street_key"],
+    "suffix_key": ["postcode_clean", "huisnummer", "street_key"],
+    "street_key": None,
+    "woonplaats_key": None,
+    "distance": None,
+    "bag_ref": None,
+}
+SCORE_COLUMNS = ["ean", "object_id", "match_weight", "match_probability", "rank", "margin", "match_key"]
+
+
+@dataclass(frozen=True)
+class ScoredPairs:
+    """`pairs`: one row per (ean, object_id) candidate, `match_weight` (log2 Bayes factor with
+    the prior), `match_probability`, `rank` within the connection (1 = best), `margin` (match
+    weight of the best minus the runner-up, on rank 1 only; null if there is no runner-up) and
+    `match_key` (first blocking rule that found the pair, see `linkage.candidates.RULE_NAMES`).
+    `model`: the trained Splink settings (JSON-serialisable), loadable with `Linker(..., model)`.
+    `stats`: counts for the run record (labels, id-anchored pairs, candidate pairs, ...)."""
+
+    pairs: pl.DataFrame
+    model: dict[str, Any]
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def score_candidates(
+    bag: pl.DataFrame,
+    connections: pl.DataFrame,
+    labelled_pairs: pl.DataFrame,
+    to_score: pl.Series | None = None,
+) -> ScoredPairs:
+    """Train on the whole register, then score the candidates of the connections in `to_score`.
+
+    Args:
+        bag: normalised BAG rows, nevenadressen included.
+        connections: the WHOLE normalised register (training uses the labelled rows in it).
+        labelled_pairs: `ean`, `object_id` of unambiguous deterministic links (all passes).
+        to_score: EANs to score; by default every connection not in `labelled_pairs`.
+    """
+    if to_score is None:
+        to_score = connections.join(labelled_pairs.select("ean"), on="ean", how="anti")["ean"]
+    bag_rows = candidate_bag_rows(bag)
+    con = duckdb.connect()
+    con.execute(f"SET threads = {THREADS}")
+    try:
+        db_api = DuckDBAPI(connection=con)
+        bag_records, conn_records = _bag_records(bag_rows), _connection_records(connections)
+        bag_sdf = db_api.register(bag_records, dataset_display_name="bag")
+        conn_sdf = db_api.register(conn_records, dataset_display_name="connections")
+
+        n_objects = max(bag_rows["object_id"].n_unique(), 1)
+        settings = SettingsCreator(
+            link_type="link_only",
+            comparisons=comparisons(),
+            blocking_rules_to_generate_predictions=[],
+            unique_id_column_name="unique_id",
+            probability_two_random_records_match=1.0 / n_objects,
+            retain_matching_columns=False,
+            retain_intermediate_calculation_columns=False,
+        )
+        trainer = _quiet(Linker([bag_sdf, conn_sdf], settings))
+        trainer.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+        model = trainer.misc.save_model_to_json()
+
+        pool = _training_pool(connections, bag_rows, labelled_pairs)
+        gammas = _gammas(trainer, con, pool, bag_records, conn_records)
+        m_estimates = _m_from_labels(gammas, model)
+        model = _apply_parameters(model, m_estimates, n_pairs_sampled=U_SAMPLE_PAIRS)
+
+        pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag_rows)
+        stats = {
+            "n_labels": int(labelled_pairs.height),
+            "n_id_anchored_pairs_unlabelled": int(pool.filter(~pl.col("labelled")).height),
+            "n_candidate_pairs": int(pairs.height),
+            "n_connections_scored": int(to_score.len()),
+            "m_floor": M_FLOOR,
+        }
+        if pairs.height == 0:
+            return ScoredPairs(pairs=_empty_scores(), model=model, stats=stats)
+
+        scorer = _quiet(Linker([bag_sdf, conn_sdf], json.loads(json.dumps(model))))
+        scored = _predict(scorer, db_api, pairs)
+    finally:
+        con.close()
+    return ScoredPairs(pairs=_per_object(scored, pairs), model=model, stats=stats)
+
+
+def _quiet(linker: Linker) -> Linker:
+    """Linker() turns Splink's INFO logging on; keep a pipeline run's log to warnings."""
+    logging.getLogger("splink").setLevel(logging.WARNING)
+    return linker
+
+
+def _bag_records(bag_rows: pl.DataFrame) -> pl.DataFrame:
+    return bag_rows.select(
+        unique_id=pl.col("bag_row").cast(pl.String), *_RECORD_COLUMNS[1:-1], bag_ref=pl.col("object_id")
+    )
+
+
+def _connection_records(connections: pl.DataFrame) -> pl.DataFrame:
+    return connections.select(
+        unique_id=pl.col("ean"), *_RECORD_COLUMNS[1:-1], bag_ref=pl.col("bag_id_clean")
+    )
+
+
+def _training_pool(
+    connections: pl.DataFrame, bag_rows: pl.DataFrame, labelled_pairs: pl.DataFrame
+) -> pl.DataFrame:
+    """Labelled pairs (every address row of the object) plus id-anchored pairs: the register's
+    id names a live object, at any of its address rows. `labelled` tells them apart; a labelled
+    pair whose id is right is id-anchored too (see `_m_from_labels`)."""
+    rows = bag_rows.select("bag_row", "object_id")
+    labelled = labelled_pairs.select("ean", "object_id").unique().join(rows, on="object_id")
+    anchored = (
+        connections.select("ean", object_id="bag_id_clean")
+        .drop_nulls()
+        .join(rows, on="object_id")
+        .join(labelled, on=["ean", "object_id"], how="anti")
+    )
+    return pl.concat(
+        [labelled.with_columns(labelled=pl.lit(True)), anchored.with_columns(labelled=pl.lit(False))],
+        how="diagonal",
+    ).select("ean", "bag_row", "object_id", "labelled")
+
+
+def _register_pairs(linker: Linker, db_api: DuckDBAPI, pairs: pl.DataFrame) -> None:
+    sep = "-__-"
+    blocked = pairs.select(
+        match_key=pl.lit("0"),
+        join_key_l=pl.lit(f"bag{sep}") + pl.col("bag_row").cast(pl.String),
+        join_key_r=pl.lit(f"connections{sep}") + pl.col("ean"),
+    )
+    sdf = db_api.register(blocked)
+    linker.table_management.register_blocked_pairs_for_predict(sdf)
+
+
+def _gammas(
+    linker: Linker, con: duckdb.DuckDBPyConnection, pool: pl.DataFrame,
+    bag_records: pl.DataFrame, conn_records: pl.DataFrame,
+) -> pl.DataFrame:
+    """Comparison levels (gamma_*) of the pool pairs, from the model's own CASE statements
+    (Splink 5's predict output has the mw_* columns but no gammas). Of an object's address
+    rows the one with the most agreement counts."""
+    left = bag_records.rename({c: f"{c}_l" for c in bag_records.columns}).with_columns(
+        bag_row=pl.col("unique_id_l").cast(pl.UInt32)
+    )
+    right = conn_records.rename({c: f"{c}_r" for c in conn_records.columns})
+    pairs = pool.join(left, on="bag_row").join(right, left_on="ean", right_on="unique_id_r")
+    cases = ",\n".join(c._case_statement for c in linker._settings_obj.comparisons)
+    con.register("koppelwerk_pool_pairs", pairs.to_arrow())
+    try:
+        out = pl.from_arrow(
+            con.sql(f"SELECT ean, bag_row, object_id, labelled, {cases} FROM koppelwerk_pool_pairs").arrow()
+        )
+    finally:
+        con.unregister("koppelwerk_pool_pairs")
+    gamma_cols = [c for c in out.columns if c.startswith("gamma_")]
+    return (
+        out.with_columns(agreement=pl.sum_horizontal(gamma_cols))
+        .sort("agreement", descending=True)
+        .unique(["ean", "object_id"], keep="first")
+    )
+
+
+def _levels(comparison: dict[str, Any]) -> list[dict[str, Any]]:
+    """The non-null levels, best first: level i of n has gamma n - 1 - i (the null level -1)."""
+    return [lv for lv in comparison["comparison_levels"] if not lv.get("is_null_level")]
+
+
+def _m_from_labels(gammas: pl.DataFrame, model: dict[str, Any]) -> dict[str, dict[int, float]]:
+    """Proportion of the relevant labelled pairs in each non-null level of each comparison."""
+    # the gamma value of each comparison's best (first non-null) level; for the suffix, "both
+    # empty" (top) and "exact" (top - 1) both agree
+    top = {
+        c["output_column_name"]: len(_levels(c)) - 1 for c in model["comparisons"]
+    }
+    estimates: dict[str, dict[int, float]] = {}
+    for name, anchors in _ANCHORS.items():
+        col = f"gamma_{name}"
+        if gammas.height == 0:
+            continue
+        if anchors is None:
+            subset = gammas.filter(pl.col("labelled"))
+        else:  # the register's id names this object and the other address fields agree
+            subset = gammas.filter(
+                pl.col("gamma_bag_ref") == top["bag_ref"],
+                *[pl.col(f"gamma_{a}") >= top[a] - (a == "suffix_key") for a in anchors],
+            )
+        counts = subset.filter(pl.col(col) >= 0).group_by(col).len()
+        total = counts["len"].sum()
+        if total:
+            estimates[name] = {int(g): n / total for g, n in counts.iter_rows()}
+    return estimates
+
+
+def _apply_parameters(
+    model: dict[str, Any], m_estimates: dict[str, dict[int, float]], n_pairs_sampled: float
+) -> dict[str, Any]:
+    """Set the floored, renormalised m; give levels random sampling never hit a u of half a
+    sampled pair."""
+    model = json.loads(json.dumps(model))
+    u_floor = 0.5 / n_pairs_sampled
+    for comparison in model["comparisons"]:
+        name = comparison["output_column_name"]
+        levels = _levels(comparison)
+        observed = m_estimates.get(name, {})
+        gamma = {id(lv): len(levels) - 1 - i for i, lv in enumerate(levels)}
+        raw = {id(lv): max(observed.get(gamma[id(lv)], 0.0), M_FLOOR) for lv in levels}
+        total = sum(raw.values())
+        for lv in levels:
+            if observed:
+                lv["m_probability"] = raw[id(lv)] / total
+            u = lv.get("u_probability")
+            if u is None or u <= 0:
+                lv["u_probability"] = u_floor
+        u_total = sum(lv["u_probability"] for lv in levels)
+        for lv in levels:
+            lv["u_probability"] = lv["u_probability"] / u_total
+    return model
+
+
+def _predict(linker: Linker, db_api: DuckDBAPI, pairs: pl.DataFrame) -> pl.DataFrame:
+    _register_pairs(linker, db_api, pairs)
+    rel = linker.inference.predict(warning_mode="never").as_duckdbpyrelation()
+    out = pl.from_arrow(
+        rel.select("unique_id_l, unique_id_r, match_weight, match_probability").arrow()
+    )
+    return out.select(
+        bag_row=pl.col("unique_id_l").cast(pl.UInt32), ean="unique_id_r",
+        match_weight="match_weight", match_probability="match_probability",
+    )
+
+
+def _per_object(scored: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    best = (
+        scored.join(pairs.select("ean", "bag_row", "object_id", "match_key"), on=["ean", "bag_row"])
+        .sort("match_weight", descending=True)
+        .unique(["ean", "object_id"], keep="first", maintain_order=True)
+    )
+    ranked = best.with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("ean"))
+    runner_up = ranked.filter(pl.col("rank") == 2).select("ean", second="match_weight")
+    return (
+        ranked.join(runner_up, on="ean", how="left")
+        .with_columns(
+            margin=pl.when(pl.col("rank") == 1).then(pl.col("match_weight") - pl.col("second"))
+        )
+        .select(SCORE_COLUMNS)
+        .sort("ean", "rank")
+    )
+
+
+def _empty_scores() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={"ean": pl.String, "object_id": pl.String, "match_weight": pl.Float64,
+                "match_probability": pl.Float64, "rank": pl.UInt32, "margin": pl.Float64,
+                "match_key": pl.UInt8}
+    )
+
+
+def summarise_model(model: dict[str, Any]) -> pl.DataFrame:
+    """One row per comparison level: m, u and the match weight log2(m/u) — for reports."""
+    rows = []
+    for comparison in model["comparisons"]:
+        for lv in comparison["comparison_levels"]:
+            if lv.get("is_null_level"):
+                continue
+            m, u = lv.get("m_probability"), lv.get("u_probability")
+            rows.append({
+                "comparison": comparison["output_column_name"],
+                "level": lv.get("label_for_charts", lv["sql_condition"]),
+                "m": m, "u": u,
+                "weight": math.log2(m / u) if m and u else None,
+            })
+    return pl.DataFrame(rows)
