@@ -7,9 +7,9 @@ serve by floor area (`allocation_share`):
 - collective gas: a gas connection on a dwelling in a pand of 3+ live dwellings whose
   description names block heating, or which is the pand's only gas connection and has a meter
   larger than a household's (G10 and up; capacity unknown counts as larger);
-- common area: an electricity connection registered without a suffix at an address where BAG
-  only has units with a suffix, all in one pand, whose description names a common area (without
-  the description it is as likely a unit's own meter that lost its suffix).
+- common area: an electricity connection whose description names a common area (VvE, lift,
+  stairwell, hall) at a postcode and number whose BAG units all lie in one pand. Without the
+  description a meter at a unit's address is that unit's own (or lost its suffix).
 """
 
 from __future__ import annotations
@@ -81,19 +81,16 @@ def common_area_links(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFram
     """Links for unlinked electricity connections that serve the common areas of one pand."""
     objects = _objects(bag)
     at_address = (
-        remaining.filter((pl.col("product") == "ELK") & (pl.col("suffix_key") == ""))
-        .select("ean", "postcode_clean", "huisnummer", "locatieomschrijving")
-        .join(bag.select("postcode_clean", "huisnummer", "object_id", bag_suffix="suffix_key"),
-              on=["postcode_clean", "huisnummer"])
+        remaining.filter(
+            (pl.col("product") == "ELK")
+            & pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_COMMON_AREA)
+        )
+        .select("ean", "postcode_clean", "huisnummer")
+        .join(bag.select("postcode_clean", "huisnummer", "object_id"), on=["postcode_clean", "huisnummer"])
         .join(objects.select("object_id", "pand_id"), on="object_id")
     )
-    per_ean = at_address.group_by("ean").agg(
-        n_panden=pl.col("pand_id").n_unique(),
-        pand_id=pl.col("pand_id").first(),
-        any_without_suffix=(pl.col("bag_suffix") == "").any(),
-        described=pl.col("locatieomschrijving").first().fill_null("").str.to_lowercase().str.contains(_COMMON_AREA),
-    )
-    common = per_ean.filter((pl.col("n_panden") == 1) & ~pl.col("any_without_suffix") & pl.col("described"))
+    per_ean = at_address.group_by("ean").agg(n_panden=pl.col("pand_id").n_unique(), pand_id=pl.col("pand_id").first())
+    common = per_ean.filter(pl.col("n_panden") == 1)
     units = objects.filter(pl.col("live") & pl.col("pand_id").is_not_null())
     served = common.select("ean", "pand_id").join(units.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
     return _served_links(served).select(LINK_COLUMNS)

@@ -42,6 +42,9 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
     remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
     n_linkable = remaining.height
 
+    common_areas = common_area_links(remaining, bag)
+    remaining = remaining.join(common_areas.select("ean"), on="ean", how="anti")
+
     link_parts: list[pl.DataFrame] = []
     for linkage_pass in (registered_bag_id_pass, exact_address_pass):
         links = linkage_pass(remaining, bag)
@@ -49,9 +52,6 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
         link_parts.append(links)
         remaining = remaining.join(links.select("ean"), on="ean", how="anti")
     deterministic = pl.concat(link_parts)
-
-    common_areas = common_area_links(remaining, bag)
-    remaining = remaining.join(common_areas.select("ean"), on="ean", how="anti")
 
     scored = score_candidates(bag, connections, deterministic.select("ean", "object_id"), to_score=remaining["ean"])
     probabilistic, rejected = assign(scored.pairs, profile)
