@@ -9,6 +9,8 @@ makes the trade-off visible in every run.
 
 from __future__ import annotations
 
+import math
+
 import polars as pl
 
 from koppelwerk.config import UseProfile
@@ -17,10 +19,26 @@ from linkage.deterministic import LINK_COLUMNS
 CURVE_THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
 
 
+def candidate_probabilities(scored: pl.DataFrame) -> pl.DataFrame:
+    """Re-express each pair's probability against the connection's own candidate set.
+
+    Splink's probability weighs a pair against a random record; but the alternatives that matter
+    are the other candidates of the same connection (sibling units at one number). Assuming a
+    connection serves at most one of its candidates, the posterior of candidate i is
+    odds_i / (1 + sum of all candidates' odds), with odds = 2^match_weight; siblings that score
+    almost as well take their share of the probability instead of each claiming nearly 1.
+    """
+    log_odds = pl.col("match_weight") * math.log(2)
+    top = log_odds.max().over("ean")
+    # log(1 + sum exp(log_odds)) computed stably around the connection's best score
+    log_norm = top + ((-top).exp() + (log_odds - top).exp().sum().over("ean")).log()
+    return scored.with_columns(match_probability=(log_odds - log_norm).exp())
+
+
 def best_candidates(scored: pl.DataFrame) -> pl.DataFrame:
-    """Per ean: the best object, its weight and probability, and its margin over the runner-up
-    (infinite when there is no other candidate)."""
-    ranked = scored.sort(["ean", "match_weight", "object_id"], descending=[False, True, False])
+    """Per ean: the best object, its weight and calibrated probability, and its margin over the
+    runner-up (infinite when there is no other candidate)."""
+    ranked = candidate_probabilities(scored).sort(["ean", "match_weight", "object_id"], descending=[False, True, False])
     return ranked.group_by("ean", maintain_order=True).agg(
         object_id=pl.col("object_id").first(),
         match_weight=pl.col("match_weight").first(),

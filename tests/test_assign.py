@@ -8,8 +8,8 @@ from linkage.assign import assign, best_candidates, linkage_curve
 SCORED = pl.DataFrame({
     "ean": ["clear", "clear", "alone", "siblings", "siblings", "weak", "medium", "medium"],
     "object_id": ["A", "B", "C", "D", "E", "F", "G", "H"],
-    "match_weight": [14.0, 2.0, 9.0, 11.0, 10.5, 1.0, 4.3, 1.0],
-    "match_probability": [0.9999, 0.8, 0.998, 0.9995, 0.9993, 0.67, 0.95, 0.67],
+    "match_weight": [14.0, 2.0, 9.0, 11.0, 10.5, 1.0, 6.0, 1.0],
+    "match_probability": [0.9999, 0.8, 0.998, 0.9995, 0.9993, 0.67, 0.98, 0.67],  # Splink's, per pair
 })
 
 
@@ -21,11 +21,20 @@ def test_best_against_runner_up() -> None:
     assert best.filter(pl.col("ean") == "alone")["margin"].item() == float("inf")
 
 
+def test_siblings_share_the_probability_mass() -> None:
+    best = best_candidates(SCORED)
+    probability = dict(best.select("ean", "match_probability").rows())
+    # two siblings at 2^11 and 2^10.5 odds: the best gets 2048 / (1 + 2048 + 1448), not 0.9995
+    assert abs(probability["siblings"] - 2**11 / (1 + 2**11 + 2**10.5)) < 1e-9
+    assert abs(probability["alone"] - 2**9 / (1 + 2**9)) < 1e-9
+    assert probability["medium"] < 0.98
+
+
 def test_profiles_trade_link_rate_for_precision() -> None:
     statistical, unresolved = assign(SCORED, PROFILES["statistical"])
     assert sorted(statistical["ean"]) == ["alone", "clear", "medium"]
     reasons = dict(unresolved.select("ean", "reason").rows())
-    assert "runner-up E" in reasons["siblings"] and "0.67" in reasons["weak"]
+    assert "D has match probability 0.586" in reasons["siblings"] and "0.667" in reasons["weak"]
     operational, _ = assign(SCORED, PROFILES["operational"])
     assert sorted(operational["ean"]) == ["alone", "clear"]
     assert (statistical["method"] == "probabilistic").all()
