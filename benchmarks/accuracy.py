@@ -25,7 +25,7 @@ from benchmarks.peers import exact_join, plain_splink
 from benchmarks.results import markdown_table, record_section
 from ingestion import read_delivery
 from koppelwerk.config import PROFILES
-from linkage.evaluation import connection_metrics, judge_connections, pair_metrics
+from linkage.evaluation import calibration, connection_metrics, judge_connections, pair_metrics
 
 # Issue 3: what the linker must reach on the synth benchmark.
 TARGETS = {"connection precision": 0.998, "connection recall": 0.990, "pair F1": 0.990}
@@ -143,6 +143,11 @@ def main() -> None:
         ).iter_rows()
     ]
 
+    calibration_rows = [
+        [method, band, f"{n:,}", f"{predicted:.4f}", f"{observed:.4f}"]
+        for method, band, n, predicted, observed in calibration(koppelwerk_links, truth_links).iter_rows()
+    ]
+
     n_truth = per_connection["n_truth"]
     body = "\n\n".join([
         f"`python -m benchmarks.accuracy --objects {args.objects} --seed {args.seed}`: {args.objects:,} objects, "
@@ -166,6 +171,9 @@ def main() -> None:
         "merely occur often, such as missing coordinates, do not crowd out the ones that cause errors):",
         markdown_table(["noise kind", "wrong", "missed", "connections with kind", "error rate", "lift", "excess"],
                        breakdown_rows),
+        "Calibration of koppelwerk's links (predicted = mean match_probability, observed = share correct, per "
+        "method and probability band; a pair of a collective counts once per object):",
+        markdown_table(["method", "band", "links", "predicted", "observed"], calibration_rows),
     ])
     record_section("Accuracy: koppelwerk vs peers", body)
 

@@ -171,3 +171,27 @@ def residue_metrics(residue: pl.DataFrame, truth_connections: pl.DataFrame) -> d
         "class_accuracy": _ratio(n_correct, n_truth),
         "confusion": confusion,
     }
+
+
+CALIBRATION_BINS = [0.9, 0.95, 0.99, 0.999]
+
+
+def calibration(links: pl.DataFrame, truth_links: pl.DataFrame) -> pl.DataFrame:
+    """Predicted against observed precision of links, per method and match-probability band.
+
+    A calibrated linker's links at probability p are right a share p of the time; this is how a
+    reader checks that the `match_probability` column means what it says.
+    """
+    judged = links.join(
+        truth_links.select("ean", "object_id", correct=pl.lit(True)), on=["ean", "object_id"], how="left"
+    ).with_columns(correct=pl.col("correct").fill_null(False))
+    return (
+        judged.with_columns(band=pl.col("match_probability").cut(CALIBRATION_BINS).cast(pl.String))
+        .group_by("method", "band")
+        .agg(
+            n_links=pl.len(),
+            predicted=pl.col("match_probability").mean(),
+            observed=pl.col("correct").mean(),
+        )
+        .sort("method", "predicted")
+    )

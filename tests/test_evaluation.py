@@ -142,3 +142,17 @@ def test_plain_splink_peer_links_most_but_not_all(small_municipality) -> None:
     assert (links["match_probability"] > plain_splink.THRESHOLD).all()
     metrics = connection_metrics(links, dataset.truth_links, dataset.truth_connections)
     assert 0.5 < metrics["recall"] and metrics["precision"] < 1.0
+
+
+def test_calibration_compares_predicted_with_observed_per_band() -> None:
+    from linkage.evaluation import calibration
+
+    links = pl.DataFrame({
+        "ean": ["a", "b", "c", "d"], "object_id": ["A", "X", "C", "D"],
+        "match_probability": [0.999, 0.97, 0.97, 0.97], "method": ["exact_address"] + ["probabilistic"] * 3,
+    })
+    truth = pl.DataFrame({"ean": ["a", "b", "c", "d"], "object_id": ["A", "B", "C", "D"]})
+    table = calibration(links, truth)
+    probabilistic = table.filter(pl.col("method") == "probabilistic").row(0, named=True)
+    assert probabilistic["n_links"] == 3 and abs(probabilistic["observed"] - 2 / 3) < 1e-9
+    assert abs(probabilistic["predicted"] - 0.97) < 1e-9
