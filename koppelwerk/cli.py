@@ -15,6 +15,17 @@ from koppelwerk.config import PROFILES, PROJECT_ROOT, RunConfig
 from koppelwerk.errors import KoppelwerkError
 
 
+def _rate_override(text: str) -> tuple[str, float]:
+    """`NAME=VALUE` of a --set option, checked at parse time so a typo gets argparse's message."""
+    name, equals, value = text.partition("=")
+    try:
+        if not (name and equals):
+            raise ValueError
+        return name.strip(), float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected NAME=NUMBER, got {text!r}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="koppelwerk", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,7 +43,7 @@ def _parser() -> argparse.ArgumentParser:
     synth.add_argument("--seed", type=int, default=1, help="random seed; same seed, same files")
     synth.add_argument("--out", type=Path, required=True, help="output folder")
     synth.add_argument("--noise", type=Path, default=None, help="YAML file with noise rates (see docs/synth.md)")
-    synth.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE",
+    synth.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE", type=_rate_override,
                        help="override one noise rate; repeatable")
     synth.add_argument("--connections-format", choices=["parquet", "csv"], default="parquet",
                        help="csv writes a grid operator's export: ';'-separated, Windows-1252")
@@ -95,11 +106,13 @@ def _run(args: argparse.Namespace) -> int:
 def _synth(args: argparse.Namespace) -> int:
     import synth
 
-    noise = synth.NoiseConfig.from_yaml(args.noise) if args.noise else synth.NoiseConfig()
-    overrides = dict(item.split("=", 1) for item in args.overrides)
-    if overrides:
-        noise = noise.with_overrides({name: float(value) for name, value in overrides.items()})
-    dataset = synth.generate(args.objects, args.seed, noise)
+    try:
+        noise = synth.NoiseConfig.from_yaml(args.noise) if args.noise else synth.NoiseConfig()
+        if args.overrides:
+            noise = noise.with_overrides(dict(args.overrides))
+        dataset = synth.generate(args.objects, args.seed, noise)
+    except ValueError as error:  # unknown rate name, rate out of range, too few objects
+        raise KoppelwerkError(str(error)) from error
     for name, path in synth.write(dataset, args.out, connections_format=args.connections_format).items():
         print(f"  {name:20} {path}")
     return 0
@@ -111,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger("koppelwerk").setLevel(logging.INFO)
     try:
         return _run(args) if args.command == "run" else _synth(args)
-    except (KoppelwerkError, ValueError) as error:
+    except KoppelwerkError as error:
         print(f"koppelwerk: error: {error}", file=sys.stderr)
         return 1
 

@@ -115,3 +115,18 @@ def test_unknown_year_is_a_clear_error(delivery: Path, tmp_path: Path, dagster_h
                                        capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(delivery, tmp_path / "out", "--year", "1999") != 0
     assert "1999" in capsys.readouterr().err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--objects", "50"], "at least 100"),
+        (["--objects", "500", "--set", "no_such_rate=0.1"], "no_such_rate"),
+    ],
+)
+def test_synth_command_rejects_bad_settings_in_one_line(
+    arguments: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["synth", "--out", str(tmp_path), *arguments]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and message in error[0]
