@@ -50,10 +50,9 @@ def best_candidates(scored: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def assign(scored: pl.DataFrame, profile: UseProfile) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Links for the connections whose best candidate passes the profile, and `unresolved`
-    residue rows (ean, residue_class, reason) for the others."""
-    best = best_candidates(scored)
+def assign(best: pl.DataFrame, profile: UseProfile) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Links for the connections whose best candidate (from `best_candidates`) passes the
+    profile, and `unresolved` residue rows (ean, residue_class, reason) for the others."""
     good = pl.col("match_probability") >= profile.min_match_probability
     clear = pl.col("margin") >= profile.min_margin
     links = best.filter(good & clear).select(

@@ -54,8 +54,9 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
     deterministic = pl.concat(link_parts)
 
     scored = score_candidates(bag, connections, deterministic.select("ean", "object_id"), to_score=remaining["ean"])
-    probabilistic, rejected = assign(scored.pairs, profile)
-    curve = linkage_curve(deterministic, best_candidates(scored.pairs), n_linkable, profile.min_margin)
+    best = best_candidates(scored.pairs)
+    probabilistic, rejected = assign(best, profile)
+    curve = linkage_curve(deterministic, best, n_linkable, profile.min_margin)
     remaining = remaining.join(probabilistic.select("ean"), on="ean", how="anti")
 
     links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections)

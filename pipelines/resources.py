@@ -7,7 +7,7 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from koppelwerk.config import DisclosureRules, RunConfig
+from koppelwerk.config import RunConfig
 
 
 class KoppelwerkSettings(dg.ConfigurableResource):
@@ -39,7 +39,6 @@ class KoppelwerkSettings(dg.ConfigurableResource):
             out_dir=Path(self.out_dir),
             year=self.year,
             profile=self.profile,  # type: ignore[arg-type]
-            disclosure=DisclosureRules(),
         )
 
 

@@ -31,11 +31,11 @@ def test_siblings_share_the_probability_mass() -> None:
 
 
 def test_profiles_trade_link_rate_for_precision() -> None:
-    statistical, unresolved = assign(SCORED, PROFILES["statistical"])
+    statistical, unresolved = assign(best_candidates(SCORED), PROFILES["statistical"])
     assert sorted(statistical["ean"]) == ["alone", "clear", "medium"]
     reasons = dict(unresolved.select("ean", "reason").rows())
     assert "D has match probability 0.586" in reasons["siblings"] and "0.667" in reasons["weak"]
-    operational, _ = assign(SCORED, PROFILES["operational"])
+    operational, _ = assign(best_candidates(SCORED), PROFILES["operational"])
     assert sorted(operational["ean"]) == ["alone", "clear"]
     assert (statistical["method"] == "probabilistic").all()
 
