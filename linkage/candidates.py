@@ -9,7 +9,7 @@ scores. The rules are chosen to catch the register's noise kinds (docs/synth.md)
 | `postcode_huisnummer` | suffix missing or misspelt, street and woonplaats noise |
 | `pc4_huisnummer` | same PC4, the same two letters in either order, same huisnummer: swapped letters |
 | `street_huisnummer_woonplaats` | a missing or mistyped postcode (a digit off changes the PC4) |
-| `street24_huisnummer` | a street cut at 24 characters together with a postcode problem |
+| `street24_huisnummer` | a street cut at 24 characters (same first 24 characters) together with a postcode problem |
 | `registered_bag_id` | anything else, when the register's id is right (nevenadres used, ...) |
 
 Withdrawn objects are never candidates: a stale id points at them and they must not be linked.
@@ -20,8 +20,6 @@ from __future__ import annotations
 import polars as pl
 
 from linkage.bag_status import is_withdrawn
-
-TRUNCATION_LENGTH = 24
 
 # PC4 with the two letters in sorted order: `1234BA` and `1234AB` share it. A plain PC4 +
 # huisnummer join is too wide (every street of the PC4 has a number 1: 32 pairs per connection at
@@ -44,11 +42,7 @@ _RULES: list[tuple[str, list[pl.Expr], list[pl.Expr]]] = [
         [pl.col("street_key"), pl.col("huisnummer"), pl.col("woonplaats_key")],
         [pl.col("street_key"), pl.col("huisnummer"), pl.col("woonplaats_key")],
     ),
-    (
-        "street24_huisnummer",
-        [pl.col("street_key").str.slice(0, TRUNCATION_LENGTH).str.strip_chars(), pl.col("huisnummer")],
-        [pl.col("street_key").str.slice(0, TRUNCATION_LENGTH).str.strip_chars(), pl.col("huisnummer")],
-    ),
+    ("street24_huisnummer", [pl.col("street_key24"), pl.col("huisnummer")], [pl.col("street_key24"), pl.col("huisnummer")]),
 ]
 
 RULE_NAMES = [name for name, _, _ in _RULES]

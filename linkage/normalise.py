@@ -19,6 +19,7 @@ _SUFFIX_REWRITES: list[tuple[str, str]] = [
     (r"^IV$", "4"),
     (r"^III$", "3"),
     (r"^II$", "2"),
+    (r"^I$", "1"),  # on both sides, so a huisletter I still matches itself
 ]
 
 
@@ -61,10 +62,14 @@ _STREET_SHORT_FORMS: list[tuple[str, str]] = [
 ]
 
 
-def street_text(column: str) -> pl.Expr:
+def _as_expr(column: str | pl.Expr) -> pl.Expr:
+    return pl.col(column) if isinstance(column, str) else column
+
+
+def street_text(column: str | pl.Expr) -> pl.Expr:
     """Street or place name for comparison: lower case, letters and digits only, single spaces."""
     return (
-        pl.col(column)
+        _as_expr(column)
         .str.to_lowercase()
         .str.replace_all(r"[^0-9a-z\u00e0-\u00ff ]+", " ")
         .str.replace_all(r"\s+", " ")
@@ -72,13 +77,28 @@ def street_text(column: str) -> pl.Expr:
     )
 
 
-def street_key(column: str) -> pl.Expr:
+def street_key(column: str | pl.Expr) -> pl.Expr:
     """Street name with titles and `straat` reduced to their short forms, so "Burg. v.d. Plasstr."
     and "Burgemeester van der Plasstraat" get one key."""
     key = street_text(column)
     for pattern, short in _STREET_SHORT_FORMS:
         key = key.str.replace_all(pattern, short)
     return key.str.replace_all(r"\s+", " ")
+
+
+# Some registers cut street names at 24 characters (BAG's own `verkorteNaam` has that length).
+STREET_CUT_LENGTH = 24
+
+
+def street_key24(column: str) -> pl.Expr:
+    """Street key of the name's first 24 characters: a name cut by the register and the full BAG
+    name then share it, whatever the cut did to the short forms ("Burgemeester Schaepmanla")."""
+    return street_key(pl.col(column).str.slice(0, STREET_CUT_LENGTH))
+
+
+def street_cut(column: str) -> pl.Expr:
+    """The register's name is as long as a cut leaves it (23 after a trailing space is lost)."""
+    return pl.col(column).str.strip_chars().str.len_chars() >= STREET_CUT_LENGTH - 1
 
 
 def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
@@ -89,6 +109,8 @@ def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
             pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")
         ),
         street_key=street_key("openbare_ruimte_naam"),
+        street_key24=street_key24("openbare_ruimte_naam"),
+        street_cut=pl.lit(False),
         woonplaats_key=street_text("woonplaats_naam"),
     )
 
@@ -100,6 +122,8 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
         postcode_clean=clean_postcode("postcode"),
         suffix_key=suffix_key(pl.col("huisnummertoevoeging")),
         street_key=street_key("straatnaam"),
+        street_key24=street_key24("straatnaam"),
+        street_cut=street_cut("straatnaam").fill_null(False),
         woonplaats_key=street_text("woonplaats"),
         in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
         bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
