@@ -1,7 +1,8 @@
 """Cheap deterministic passes for the links that are unambiguous.
 
 Each pass takes the connections still unlinked and returns links for the ones it can place with
-exactly one candidate object; everything else falls through to the next pass.
+exactly one candidate object and nothing in the record against it; everything else falls
+through to the probabilistic stage, which weighs the evidence instead of trusting one field.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from linkage.bag_status import is_withdrawn
 
 LINK_COLUMNS = ["ean", "object_id", "match_probability", "match_weight", "method", "allocation_share"]
 
-# Prior precision of each pass, used until the probabilistic model calibrates them (issue 3).
+# Prior precision of each pass (measured against the synth truth in docs/benchmarks.md).
 PASS_PROBABILITY = {"registered_bag_id": 0.999, "exact_address": 0.995}
 
 
@@ -36,63 +37,102 @@ def _unique_candidates(pairs: pl.DataFrame) -> pl.DataFrame:
     return distinct.filter(pl.len().over("ean") == 1)
 
 
-def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """Trust the registered BAG id only when the object exists, is not withdrawn, and one of its
-    addresses agrees with the register's postcode, huisnummer and suffix (or the register has no
-    address). A differing suffix is not enough: a wrong id most often points at a sibling unit
-    at the same house number. A missing suffix is: the id then supplies what the register lost."""
-    objects = bag.filter(~is_withdrawn(pl.col("status"))).select(
-        object_id="object_id", bag_postcode="postcode_clean", bag_huisnummer="huisnummer",
-        bag_suffix="suffix_key",
-    )
-    pairs = connections.join(objects, left_on="bag_id_clean", right_on="object_id", how="inner")
-    pairs = pairs.with_columns(object_id=pl.col("bag_id_clean"))
-    no_address = pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_null()
-    agrees = (
-        (pl.col("postcode_clean") == pl.col("bag_postcode"))
-        & (pl.col("huisnummer") == pl.col("bag_huisnummer"))
-        & ((pl.col("suffix_key") == pl.col("bag_suffix")) | (pl.col("suffix_key") == ""))
-    )
-    accepted = pairs.filter(no_address | agrees.fill_null(False))
-    return _as_links(_unique_candidates(accepted), "registered_bag_id")
+def _live(bag: pl.DataFrame) -> pl.DataFrame:
+    return bag.filter(~is_withdrawn(pl.col("status")))
 
 
-def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """One object carries exactly the register's address: by postcode, huisnummer and suffix, or
-    (where the postcode finds no such number) by street, huisnummer, suffix and woonplaats."""
-    live = bag.filter(~is_withdrawn(pl.col("status")))
-    by_postcode = connections.join(
-        live.select("postcode_clean", "huisnummer", "suffix_key", "object_id"),
-        on=["postcode_clean", "huisnummer", "suffix_key"],
-        how="inner",
+def _street_agrees() -> pl.Expr:
+    """The register's street is BAG's, or what a 24-character cut (after abbreviation) leaves
+    of it; true when the register has no street. Typos disagree."""
+    cut_agrees = pl.col("street_cut") & (
+        (pl.col("street_key24") == pl.col("bag_street_key24")) | pl.col("bag_street_key").str.starts_with(pl.col("street_key"))
     )
-    # A postcode that is missing, malformed or points at a number BAG does not have there (a
-    # typo) gives way to street + woonplaats.
-    no_postcode_match = connections.join(
+    return (pl.col("street_key").is_null() | (pl.col("street_key") == pl.col("bag_street_key")) | cut_agrees).fill_null(False)
+
+
+def objects_at_address(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Live objects at each connection's address, suffix not yet compared: by postcode and
+    huisnummer, or, where the postcode finds no such number (missing, malformed or a typo), by
+    street, huisnummer and woonplaats.
+
+    Returns `ean`, `object_id`, `bag_suffix` (the object's suffix key), `street_agrees` (see
+    `_street_agrees`; always true on the street route).
+    """
+    live = _live(bag).select(
+        "object_id", "postcode_clean", "huisnummer", "woonplaats_key", "street_key",
+        bag_suffix="suffix_key", bag_street_key="street_key", bag_street_key24="street_key24",
+    )
+    register = connections.select(
+        "ean", "postcode_clean", "huisnummer", "woonplaats_key", "street_key", "street_key24", "street_cut"
+    )
+    by_postcode = register.join(live.drop("woonplaats_key", "street_key"), on=["postcode_clean", "huisnummer"])
+    no_postcode_match = register.join(
         live.select("postcode_clean", "huisnummer").unique(), on=["postcode_clean", "huisnummer"], how="anti"
     )
     by_street = no_postcode_match.join(
-        live.select("street_key", "huisnummer", "suffix_key", "woonplaats_key", "object_id"),
-        on=["street_key", "huisnummer", "suffix_key", "woonplaats_key"],
-        how="inner",
+        live.drop("postcode_clean"), on=["street_key", "huisnummer", "woonplaats_key"]
     )
-    pairs = pl.concat([by_postcode.select("ean", "object_id"), by_street.select("ean", "object_id")])
-    return _as_links(_unique_candidates(pairs).join(_suffix_possibly_lost(connections, live), on="ean", how="anti"),
-                     "exact_address")
+    columns = ["ean", "object_id", "bag_suffix", "street_agrees"]
+    return pl.concat([
+        by_postcode.with_columns(street_agrees=_street_agrees()).select(columns),
+        by_street.with_columns(street_agrees=pl.lit(True)).select(columns),
+    ])
 
 
-def _suffix_possibly_lost(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """Connections registered without a suffix at a number where BAG also has units with one.
+def _suffix_possibly_lost(connections: pl.DataFrame, at_address: pl.DataFrame) -> pl.DataFrame:
+    """Connections registered without a suffix at an address where BAG also has units with one.
 
     "12" then matches the unit 12 exactly, but is as likely 12-A with its suffix dropped by the
     register; such a match is not unambiguous and is left to the probabilistic stage.
     """
-    with_suffix = bag.filter(pl.col("suffix_key") != "").select("postcode_clean", "huisnummer").unique()
-    return (
-        connections.filter(pl.col("suffix_key") == "")
-        .join(with_suffix, on=["postcode_clean", "huisnummer"], how="inner")
+    no_suffix = connections.filter(pl.col("suffix_key") == "").select("ean")
+    return at_address.filter(pl.col("bag_suffix") != "").join(no_suffix, on="ean", how="semi").select("ean").unique()
+
+
+def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Trust the registered BAG id only when the object exists, is not withdrawn, and lies at the
+    register's address with the same suffix (or the register has no address at all).
+
+    A differing suffix is not enough: a wrong id most often names a sibling unit at the same
+    house number. A missing suffix is, where no unit at that number is without one: the id then
+    supplies what the register lost. Where "12" names a unit of its own, an id naming 12-A may
+    be a lost suffix or a wrong sibling, and the model weighs the two.
+    """
+    register = connections.filter(pl.col("bag_id_clean").is_not_null())
+    at_address = objects_at_address(register, bag).join(
+        register.select("ean", "suffix_key", "bag_id_clean"), on="ean"
+    )
+    named = at_address.filter(pl.col("object_id") == pl.col("bag_id_clean"))
+    same_suffix = named.filter(pl.col("suffix_key") == pl.col("bag_suffix"))
+
+    no_address = register.filter(pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_null())
+    id_only = no_address.join(_live(bag).select("object_id").unique(), left_on="bag_id_clean", right_on="object_id")
+    pairs = pl.concat([
+        same_suffix.select("ean", "object_id"),
+        id_only.select("ean", object_id="bag_id_clean"),
+    ])
+    return _as_links(_unique_candidates(pairs), "registered_bag_id")
+
+
+def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """One object carries exactly the register's address (suffix equivalences included), the
+    suffix cannot have been lost, and the record does not contradict it: a postcode match on
+    another street whose registered id names another live object is a typo'd postcode more often
+    than not, and goes to the model."""
+    at_address = objects_at_address(connections, bag)
+    exact = at_address.join(connections.select("ean", "suffix_key"), on="ean").filter(
+        pl.col("suffix_key") == pl.col("bag_suffix")
+    )
+    live_ids = _live(bag).select(bag_id_clean="object_id").unique().with_columns(id_live=pl.lit(True))
+    contradicted = (
+        exact.join(connections.select("ean", "bag_id_clean"), on="ean")
+        .join(live_ids, on="bag_id_clean", how="left")
+        .filter(~pl.col("street_agrees") & pl.col("id_live").fill_null(False) & (pl.col("bag_id_clean") != pl.col("object_id")))
         .select("ean")
     )
+    unique = _unique_candidates(exact)
+    doubtful = pl.concat([_suffix_possibly_lost(connections, at_address), contradicted])
+    return _as_links(unique.join(doubtful, on="ean", how="anti"), "exact_address")
 
 
 def address_candidates(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
