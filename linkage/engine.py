@@ -1,4 +1,4 @@
-"""The staged linker: residue evidence first, then deterministic passes, building-wide
+"""The staged linker: woonplaats variants resolved, residue evidence first, then deterministic passes, building-wide
 connections, probabilistic scoring with assignment against the runner-up, then the residue.
 
 Every connection leaves here exactly once: as one or more links (shares summing to 1) or as
@@ -24,6 +24,7 @@ from linkage.deterministic import (
 )
 from linkage.probabilistic import score_candidates
 from linkage.residue import pre_link_residue
+from linkage.woonplaats import resolve_woonplaatsen
 
 RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
 
@@ -38,6 +39,7 @@ class LinkageResult:
 
 def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> LinkageResult:
     """Link normalised connections to normalised BAG rows under a use profile."""
+    connections = resolve_woonplaatsen(connections, bag)
     residue_parts = [pre_link_residue(connections)]
     remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
     n_linkable = remaining.height

@@ -1,0 +1,80 @@
+"""Woonplaats names as a register writes them, resolved against BAG's woonplaatsen.
+
+Registers write the place in capitals (normalised away by `street_text`), in an old spelling
+(`Ysselhooven`, `-broeck`), or as the gemeente's name (`Oostelijke Polders` for any of its
+places). No list of such variants is complete, so they are learned from the delivery itself:
+a name BAG does not know is looked up through the postcodes it is written with. A postcode lies
+in one woonplaats, so a name whose postcodes fall (almost) all in one woonplaats is that
+woonplaats; one whose postcodes fall in several places of one gemeente names the gemeente.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+# A variant needs this many postcoded records, and this share of them in one place, to be trusted.
+MIN_SUPPORT = 3
+MIN_SHARE = 0.9
+
+
+def _places(bag: pl.DataFrame) -> pl.DataFrame:
+    """Each BAG woonplaats key with its gemeente; a name used in two gemeenten (the two Hengelos)
+    gets none, because the name alone cannot tell which."""
+    places = bag.select("woonplaats_key", "gemeente_code").drop_nulls().unique()
+    return places.group_by("woonplaats_key").agg(
+        gemeente_code=pl.when(pl.col("gemeente_code").n_unique() == 1).then(pl.col("gemeente_code").first())
+    )
+
+
+def _top(evidence: pl.DataFrame, key: str) -> pl.DataFrame:
+    """Per register name the most frequent `key` and its share of the name's records."""
+    counts = evidence.group_by("register_name", key).len()
+    return (
+        counts.with_columns(share=pl.col("len") / pl.col("len").sum().over("register_name"),
+                            support=pl.col("len").sum().over("register_name"))
+        .sort("len", descending=True)
+        .unique("register_name", keep="first")
+        .filter((pl.col("support") >= MIN_SUPPORT) & (pl.col("share") >= MIN_SHARE))
+        .select("register_name", key)
+    )
+
+
+def woonplaats_variants(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """`register_name` (a register woonplaats key BAG does not have) -> `woonplaats_key` (the BAG
+    place it stands for, null for a gemeente's name) and `gemeente_code`."""
+    places = _places(bag)
+    postcode_place = (
+        bag.select("postcode_clean", bag_woonplaats="woonplaats_key", bag_gemeente="gemeente_code")
+        .drop_nulls("postcode_clean")
+        .unique("postcode_clean")
+    )
+    evidence = (
+        connections.select(register_name="woonplaats_key", postcode_clean="postcode_clean")
+        .drop_nulls()
+        .join(places.select(register_name="woonplaats_key"), on="register_name", how="anti")
+        .join(postcode_place, on="postcode_clean")
+    )
+    as_place = _top(evidence, "bag_woonplaats").join(
+        places.select(bag_woonplaats="woonplaats_key", gemeente_code="gemeente_code"), on="bag_woonplaats"
+    )
+    as_gemeente = _top(evidence, "bag_gemeente").join(as_place, on="register_name", how="anti")
+    return pl.concat([
+        as_place.select("register_name", woonplaats_key="bag_woonplaats", gemeente_code="gemeente_code"),
+        as_gemeente.select("register_name", woonplaats_key=pl.lit(None, pl.String), gemeente_code="bag_gemeente"),
+    ])
+
+
+def resolve_woonplaatsen(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Rewrite each register woonplaats key to the BAG place it stands for, where known, and add
+    its `gemeente_code`. A gemeente's name keeps its own key (it is no woonplaats) but gets the
+    gemeente, so it still agrees with every place of that gemeente at a weaker level."""
+    variants = woonplaats_variants(connections, bag).rename({"woonplaats_key": "resolved", "gemeente_code": "variant_gemeente"})
+    known = _places(bag).rename({"woonplaats_key": "resolved_key", "gemeente_code": "known_gemeente"})
+    resolved = connections.join(variants, left_on="woonplaats_key", right_on="register_name", how="left").with_columns(
+        woonplaats_key=pl.coalesce("resolved", "woonplaats_key")
+    )
+    return (
+        resolved.join(known, left_on="woonplaats_key", right_on="resolved_key", how="left")
+        .with_columns(gemeente_code=pl.coalesce("known_gemeente", "variant_gemeente"))
+        .drop("resolved", "variant_gemeente", "known_gemeente")
+    )
