@@ -1,8 +1,10 @@
 """Dutch address comparisons for the probabilistic stage (Splink 5, DuckDB SQL).
 
 Each comparison is a list of levels, best first, written as plain level dicts so the SQL is in
-sight. Both sides carry the same column names (see `linkage.probabilistic._records`), and every
-level is symmetric in l and r, so it does not matter which register Splink puts on the left.
+sight. Both sides carry the same column names (see `linkage.probabilistic`), and every level is
+symmetric in l and r, so it does not matter which register Splink puts on the left; where a
+level depends on which side is the register (a suffix the register lost), the `is_register`
+column tells.
 
 Splink's built-in postcode comparison is for UK postcodes; Dutch ones (`1234AB`) get their own.
 """
@@ -13,10 +15,9 @@ from typing import Any
 
 import splink.comparison_library as cl
 
-# Street names cut at 24 characters by a register: the cleaned key may lose a trailing space or
-# dot, so a cut name is recognised as a prefix of at least this many characters.
-TRUNCATION_LENGTH = 24
-MIN_PREFIX_LENGTH = 20
+# A cut street name whose key is a prefix of the other side's must be at least this long: "burg"
+# is a prefix of every mayor's street.
+MIN_PREFIX_LENGTH = 8
 
 
 def _null(column: str) -> dict[str, Any]:
@@ -70,30 +71,38 @@ def huisnummer_comparison() -> cl.CustomComparison:
 
 
 def suffix_comparison() -> cl.CustomComparison:
-    """Suffix keys are "" (not null) when there is none: both empty / exact / one empty / else."""
+    """Suffix keys are "" (not null) when there is none: both empty / exact / the register has
+    none where BAG has one / BAG has none where the register has one / else.
+
+    The two "one empty" directions are apart because they mean different things: a register
+    that left out the suffix of 12-A is a common error, and lumping it with the reverse would
+    halve its u and make the unit without a suffix look twice as likely as it is."""
     l, r = '"suffix_key_l"', '"suffix_key_r"'
+    register_empty = f"({l} = '' AND \"is_register_l\") OR ({r} = '' AND \"is_register_r\")"
     return cl.CustomComparison(
         output_column_name="suffix_key",
         comparison_levels=[
             _null("suffix_key"),
             {"sql_condition": f"{l} = '' AND {r} = ''", "label_for_charts": "both empty"},
             _exact("suffix_key"),
-            {"sql_condition": f"{l} = '' OR {r} = ''", "label_for_charts": "one empty"},
+            {"sql_condition": register_empty, "label_for_charts": "register has none, BAG has one"},
+            {"sql_condition": f"{l} = '' OR {r} = ''", "label_for_charts": "BAG has none, register has one"},
             _else(),
         ],
     )
 
 
 def street_comparison() -> cl.CustomComparison:
-    """Exact (term-frequency adjusted: `kerkstraat` is weak evidence) / same 24-character prefix
-    or one a truncation of the other / Jaro-Winkler >= 0.9 / else."""
+    """Exact (term-frequency adjusted: `kerkstraat` is weak evidence) / the register's name was
+    cut at 24 characters (`street_cut`) and agrees with the other's first 24, or its key is a
+    prefix of the other's (a name abbreviated, then cut) / Jaro-Winkler >= 0.9 / else."""
     l, r = '"street_key_l"', '"street_key_r"'
-    n, m = TRUNCATION_LENGTH, MIN_PREFIX_LENGTH
-    truncated = (
-        f"(substr({l}, 1, {n}) = substr({r}, 1, {n}) AND length({l}) >= {n} AND length({r}) >= {n})"
-        f" OR (length({l}) >= {m} AND length({l}) <= {n} AND starts_with({r}, {l}))"
-        f" OR (length({r}) >= {m} AND length({r}) <= {n} AND starts_with({l}, {r}))"
-    )
+    l24, r24 = '"street_key24_l"', '"street_key24_r"'
+
+    def cut_matches(cut: str, short: str, full: str) -> str:
+        return f'("{cut}" AND ({l24} = {r24} OR (length({short}) >= {MIN_PREFIX_LENGTH} AND starts_with({full}, {short}))))'
+
+    truncated = f"{cut_matches('street_cut_r', r, l)} OR {cut_matches('street_cut_l', l, r)}"
     return cl.CustomComparison(
         output_column_name="street_key",
         comparison_levels=[
@@ -108,9 +117,16 @@ def street_comparison() -> cl.CustomComparison:
 
 
 def woonplaats_comparison() -> cl.CustomComparison:
+    """Exact (after `linkage.woonplaats` resolved old spellings) / same gemeente (the register
+    gave the gemeente's name, or another place of it) / else."""
     return cl.CustomComparison(
         output_column_name="woonplaats_key",
-        comparison_levels=[_null("woonplaats_key"), _exact("woonplaats_key"), _else()],
+        comparison_levels=[
+            _null("woonplaats_key"),
+            _exact("woonplaats_key"),
+            {"sql_condition": '"gemeente_code_l" = "gemeente_code_r"', "label_for_charts": "same gemeente"},
+            _else(),
+        ],
     )
 
 
@@ -132,13 +148,48 @@ def distance_comparison() -> cl.CustomComparison:
 
 def bag_ref_comparison() -> cl.CustomComparison:
     """The register's BAG id as evidence, not truth. `bag_ref` is the object id on the BAG side
-    and the registered id on the register side: equal / points to another object / missing."""
+    and the registered id on the register side; `pand_id` the object's pand, and on the register
+    side the pand of the object its id names. Levels: missing / equal / another unit of this
+    pand / another object elsewhere.
+
+    "Another unit of this pand" is its own level because a wrong id most often names a sibling:
+    against a random pair (what u measures) such an id is rare, so it is weak evidence against
+    the candidate, where "the id is some other object" is none at all. Without it the sibling
+    the id names would beat the unit the address names by the whole weight of an id match. The
+    level is adjusted for the pand's size (term frequency of `pand_id`): in a pand of 3 units a
+    wrong id names a given sibling 1 time in 2, in one of 100 units 1 time in 99."""
     return cl.CustomComparison(
         output_column_name="bag_ref",
         comparison_levels=[
             _null("bag_ref"),
             {"sql_condition": '"bag_ref_l" = "bag_ref_r"', "label_for_charts": "registered id is this object"},
+            {"sql_condition": '"pand_id_l" = "pand_id_r"', "label_for_charts": "registered id is another unit of this pand",
+             "tf_adjustment_column": "pand_id", "tf_adjustment_weight": 1.0},
             {"sql_condition": "ELSE", "label_for_charts": "registered id is another object"},
+        ],
+    )
+
+
+def product_taken_comparison() -> cl.CustomComparison:
+    """Does the candidate already have a connection of this product from an unambiguous link?
+
+    An object usually has one electricity and at most one gas connection, so a candidate whose
+    meter of this product is already placed is an unlikely home for a second one; its sibling
+    with no meter yet is the likely one. `n_elk` / `n_gas` count the object's deterministic links
+    (null on the register side), `product` is the connection's (null on the BAG side). Large
+    objects do have several: the weight is learned from the labels, not assumed."""
+    def taken(bag: str, register: str) -> str:
+        return (f"(\"product_{register}\" = 'ELK' AND \"n_elk_{bag}\" > 0)"
+                f" OR (\"product_{register}\" = 'GAS' AND \"n_gas_{bag}\" > 0)")
+
+    return cl.CustomComparison(
+        output_column_name="product_taken",
+        comparison_levels=[
+            {"sql_condition": 'COALESCE("product_l", "product_r") IS NULL', "label_for_charts": "no product",
+             "is_null_level": True},
+            {"sql_condition": f"{taken('l', 'r')} OR {taken('r', 'l')}",
+             "label_for_charts": "object already has a linked connection of this product"},
+            {"sql_condition": "ELSE", "label_for_charts": "object has none yet"},
         ],
     )
 
@@ -152,4 +203,5 @@ def comparisons() -> list[cl.CustomComparison]:
         woonplaats_comparison(),
         distance_comparison(),
         bag_ref_comparison(),
+        product_taken_comparison(),
     ]

@@ -11,6 +11,8 @@ of `linkage.comparisons`. The model is trained from what the data itself provide
   - street, woonplaats and distance: on all labels (selected on postcode + huisnummer + suffix);
   - registered BAG id: on all labels too (the union of the two passes is "exactly one object
     at exactly this address", whatever the id says);
+  - product taken (the object has another deterministic link of this product): on all labels,
+    not counting the label itself;
   - postcode, huisnummer and suffix: on *id-anchored* pairs, where the register's BAG id names a
     live object and the other address fields agree (e.g. for the postcode: huisnummer, suffix
     and street agree, postcode free). A wrong-sibling id makes these slightly pessimistic, which
@@ -48,9 +50,10 @@ U_SAMPLE_PAIRS = 2_000_000
 SEED = 42
 THREADS = 2
 
-_RECORD_COLUMNS = [
-    "unique_id", "postcode_clean", "huisnummer", "suffix_key", "street_key", "woonplaats_key",
-    "x", "y", "bag_ref",
+# Columns both sides carry under the same name; `bag_ref` and `pand_id` are set per side.
+_SHARED_COLUMNS = [
+    "postcode_clean", "huisnummer", "suffix_key", "street_key", "street_key24", "street_cut", "woonplaats_key",
+    "gemeente_code", "x", "y",
 ]
 # Which other comparisons must be at their exact level for a pair to count towards a
 # comparison's m on the id-anchored pairs (`None`: count it on the deterministic labels).
@@ -62,6 +65,7 @@ _ANCHORS: dict[str, list[str] | None] = {
     "woonplaats_key": None,
     "distance": None,
     "bag_ref": None,
+    "product_taken": None,
 }
 SCORE_COLUMNS = ["ean", "object_id", "match_weight", "match_probability", "rank", "margin", "match_key"]
 
@@ -101,7 +105,8 @@ def score_candidates(
     con.execute(f"SET threads = {THREADS}")
     try:
         db_api = DuckDBAPI(connection=con)
-        bag_records, conn_records = _bag_records(bag_rows), _connection_records(connections)
+        bag_records = _bag_records(bag_rows, _products_linked(labelled_pairs, connections))
+        conn_records = _connection_records(connections, bag)
         bag_sdf = db_api.register(bag_records, dataset_display_name="bag")
         conn_sdf = db_api.register(conn_records, dataset_display_name="connections")
 
@@ -148,15 +153,30 @@ def _quiet(linker: Linker) -> Linker:
     return linker
 
 
-def _bag_records(bag_rows: pl.DataFrame) -> pl.DataFrame:
-    return bag_rows.select(
-        unique_id=pl.col("bag_row").cast(pl.String), *_RECORD_COLUMNS[1:-1], bag_ref=pl.col("object_id")
+def _products_linked(labelled_pairs: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
+    """Per object the number of electricity and gas connections the deterministic passes gave it."""
+    products = labelled_pairs.select("ean", "object_id").unique().join(connections.select("ean", "product"), on="ean")
+    return products.group_by("object_id").agg(
+        n_elk=(pl.col("product") == "ELK").sum().cast(pl.Int32), n_gas=(pl.col("product") == "GAS").sum().cast(pl.Int32)
     )
 
 
-def _connection_records(connections: pl.DataFrame) -> pl.DataFrame:
-    return connections.select(
-        unique_id=pl.col("ean"), *_RECORD_COLUMNS[1:-1], bag_ref=pl.col("bag_id_clean")
+def _bag_records(bag_rows: pl.DataFrame, products_linked: pl.DataFrame) -> pl.DataFrame:
+    return bag_rows.join(products_linked, on="object_id", how="left").select(
+        unique_id=pl.col("bag_row").cast(pl.String), *_SHARED_COLUMNS,
+        bag_ref=pl.col("object_id"), pand_id=pl.col("pand_id"), is_register=pl.lit(False),
+        product=pl.lit(None, pl.String), n_elk=pl.col("n_elk").fill_null(0), n_gas=pl.col("n_gas").fill_null(0),
+    )
+
+
+def _connection_records(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """Register records; `pand_id` is the pand of the object the registered id names (withdrawn
+    objects included: a stale id names the predecessor in the same pand)."""
+    pand_of_id = bag.select(bag_id_clean="object_id", pand_id="pand_id").unique("bag_id_clean")
+    return connections.join(pand_of_id, on="bag_id_clean", how="left").select(
+        unique_id=pl.col("ean"), *_SHARED_COLUMNS,
+        bag_ref=pl.col("bag_id_clean"), pand_id=pl.col("pand_id"), is_register=pl.lit(True),
+        product=pl.col("product"), n_elk=pl.lit(None, pl.Int32), n_gas=pl.lit(None, pl.Int32),
     )
 
 
@@ -203,6 +223,12 @@ def _gammas(
     )
     right = conn_records.rename({c: f"{c}_r" for c in conn_records.columns})
     pairs = pool.join(left, on="bag_row").join(right, left_on="ean", right_on="unique_id_r")
+    # a labelled pair's own link is not another connection of its product on the object
+    own = pl.col("labelled").cast(pl.Int32)
+    pairs = pairs.with_columns(
+        n_elk_l=pl.col("n_elk_l") - own * (pl.col("product_r") == "ELK").cast(pl.Int32),
+        n_gas_l=pl.col("n_gas_l") - own * (pl.col("product_r") == "GAS").cast(pl.Int32),
+    )
     cases = ",\n".join(c._case_statement for c in linker._settings_obj.comparisons)
     con.register("koppelwerk_pool_pairs", pairs.to_arrow())
     try:

@@ -13,6 +13,7 @@ from linkage import normalise_bag, normalise_connections
 from linkage.candidates import RULE_NAMES, candidate_bag_rows, candidate_pairs
 from linkage.deterministic import exact_address_pass, registered_bag_id_pass
 from linkage.probabilistic import ScoredPairs, score_candidates, summarise_model
+from linkage.woonplaats import resolve_woonplaatsen
 
 SEED = 11
 # The default rates give ~90 deterministic misses at 5,000 objects; raise the hard kinds so the
@@ -26,7 +27,7 @@ NOISE = synth.NoiseConfig().with_overrides(
 def world():
     data = synth.generate(5000, seed=SEED, noise=NOISE)
     bag = normalise_bag(data.bag)
-    connections = normalise_connections(data.connections)
+    connections = resolve_woonplaatsen(normalise_connections(data.connections), bag)
     by_id = registered_bag_id_pass(connections, bag)
     by_address = exact_address_pass(connections.join(by_id, on="ean", how="anti"), bag)
     labels = pl.concat([by_id, by_address]).select("ean", "object_id")
@@ -98,8 +99,10 @@ def test_model_round_trips_as_json_and_loads_into_splink(world):
     weight = dict(zip(levels["level"], levels["weight"], strict=True))
     assert weight["postcode_clean exact"] > 5 and weight["registered id is this object"] > 8
     records = pl.DataFrame({"unique_id": ["1"], "postcode_clean": ["1234AB"], "huisnummer": [1],
-                            "suffix_key": [""], "street_key": ["a"], "woonplaats_key": ["b"],
-                            "x": [1.0], "y": [1.0], "bag_ref": ["1"]})
+                            "suffix_key": [""], "street_key": ["a"], "street_key24": ["a"], "street_cut": [False],
+                            "woonplaats_key": ["b"], "gemeente_code": ["0001"], "x": [1.0], "y": [1.0],
+                            "bag_ref": ["1"], "pand_id": ["2"], "is_register": [False], "product": ["ELK"],
+                            "n_elk": [0], "n_gas": [0]})
     db_api = DuckDBAPI()
     sdfs = [db_api.register(records, dataset_display_name=n) for n in ("bag", "connections")]
     Linker(sdfs, json.loads(text))
@@ -123,3 +126,39 @@ def test_candidates_are_bounded_and_use_every_rule(world):
     pairs = candidate_pairs(connections, candidate_bag_rows(bag))
     assert pairs.height / connections.height < 15
     assert set(pairs["match_key"].unique().to_list()) == set(range(len(RULE_NAMES)))
+
+
+
+@pytest.fixture(scope="module")
+def lost_suffixes():
+    """A register that often drops suffixes and ids, scored as the engine scores it."""
+    noise = synth.NoiseConfig().with_overrides({"suffix_missing": 0.3, "suffix_variant": 0.3, "bag_id_missing": 0.4})
+    data = synth.generate(5000, seed=SEED, noise=noise)
+    bag = normalise_bag(data.bag)
+    connections = resolve_woonplaatsen(normalise_connections(data.connections), bag)
+    by_id = registered_bag_id_pass(connections, bag)
+    by_address = exact_address_pass(connections.join(by_id, on="ean", how="anti"), bag)
+    labels = pl.concat([by_id, by_address]).select("ean", "object_id")
+    return data, connections, labels, score_candidates(bag, connections, labels)
+
+
+def test_a_lost_suffix_goes_to_the_unit_whose_meter_is_not_yet_placed(lost_suffixes):
+    """"12" for one of 12, 12-A, 12-B with no id: the units whose meter of this product is
+    already linked are unlikely homes for a second one, so the free unit wins."""
+    data, connections, labels, scored = lost_suffixes
+    products = connections.select("ean", "product")
+    taken = labels.join(products, on="ean").select("object_id", "product").unique().with_columns(taken=pl.lit(True))
+    lost = data.truth_connections.filter(
+        pl.col("noise").str.contains("suffix_missing") & pl.col("noise").str.contains("bag_id_missing")
+    ).join(data.truth_links.filter(pl.len().over("ean") == 1), on="ean").join(labels, on="ean", how="anti")
+    candidates = (
+        scored.pairs.join(lost.select("ean"), on="ean").join(products, on="ean")
+        .join(taken, on=["object_id", "product"], how="left")
+        .with_columns(taken=pl.col("taken").fill_null(False))
+    )
+    one_free = candidates.group_by("ean").agg(
+        n=pl.len(), free=(~pl.col("taken")).sum(), top=pl.col("object_id").sort_by("rank").first()
+    ).filter((pl.col("n") >= 2) & (pl.col("free") == 1))
+    judged = lost.join(one_free, on="ean")
+    assert judged.height >= 30
+    assert (judged["top"] == judged["object_id"]).mean() >= 0.9  # measured 1.0; 0.24 without the comparison
