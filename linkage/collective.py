@@ -19,9 +19,10 @@ import math
 import polars as pl
 
 from linkage.bag_status import is_live
-from linkage.deterministic import LINK_COLUMNS
+from linkage.deterministic import LINK_COLUMNS, PASS_PROBABILITY
 
-COLLECTIVE_PROBABILITY = 0.99
+# A common-area meter is placed by its exact address at one pand: the exact-address prior.
+COMMON_AREA_PROBABILITY = PASS_PROBABILITY["exact_address"]
 _BLOCK_HEATING = r"ketelhuis|blokverwarming|cv-ruimte|collectieve|stookruimte"
 _COMMON_AREA = r"algemene ruimte|\bvve\b|lift|trappenhuis|gemeensch|centrale hal"
 _MIN_DWELLINGS = 3
@@ -40,14 +41,16 @@ def _objects(bag: pl.DataFrame) -> pl.DataFrame:
 
 
 def _served_links(served: pl.DataFrame) -> pl.DataFrame:
-    """Links from (ean, object_id, oppervlakte) rows, shares by floor area (equal when unknown)."""
+    """Links from (ean, object_id, oppervlakte, match_probability, match_weight) rows, shares by
+    floor area (equal when unknown). Probability and weight are those of placing the connection
+    in its pand."""
     area = pl.col("oppervlakte").cast(pl.Float64)
     weight = pl.when(area.is_null().any().over("ean") | (area.sum().over("ean") <= 0)).then(1.0).otherwise(area)
     return served.with_columns(weight=weight).select(
         "ean",
         "object_id",
-        match_probability=pl.lit(COLLECTIVE_PROBABILITY),
-        match_weight=pl.lit(math.log2(COLLECTIVE_PROBABILITY / (1 - COLLECTIVE_PROBABILITY))),
+        "match_probability",
+        "match_weight",
         method=pl.lit("collective"),
         allocation_share=pl.col("weight") / pl.col("weight").sum().over("ean"),
     )
@@ -69,7 +72,7 @@ def expand_collective_gas(links: pl.DataFrame, bag: pl.DataFrame, connections: p
     collective = (
         gas.join(gas_per_pand, on="pand_id").join(pand_size, on="pand_id")
         .filter((pl.col("n_dwellings") >= _MIN_DWELLINGS) & (described | ((pl.col("n_gas") == 1) & large_meter)))
-        .select("ean", "pand_id")
+        .select("ean", "pand_id", "match_probability", "match_weight")
     )
     served = collective.join(dwellings.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
     return pl.concat([links.join(collective.select("ean"), on="ean", how="anti"), _served_links(served)]).select(
@@ -92,5 +95,10 @@ def common_area_links(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFram
     per_ean = at_address.group_by("ean").agg(n_panden=pl.col("pand_id").n_unique(), pand_id=pl.col("pand_id").first())
     common = per_ean.filter(pl.col("n_panden") == 1)
     units = objects.filter(pl.col("live") & pl.col("pand_id").is_not_null())
-    served = common.select("ean", "pand_id").join(units.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
+    served = common.select(
+        "ean", "pand_id", match_probability=pl.lit(COMMON_AREA_PROBABILITY),
+        match_weight=pl.lit(math.log2(COMMON_AREA_PROBABILITY / (1 - COMMON_AREA_PROBABILITY))),
+    ).join(
+        units.select("pand_id", "object_id", "oppervlakte"), on="pand_id"
+    )
     return _served_links(served).select(LINK_COLUMNS)

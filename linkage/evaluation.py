@@ -174,6 +174,8 @@ def residue_metrics(residue: pl.DataFrame, truth_connections: pl.DataFrame) -> d
 
 
 CALIBRATION_BINS = [0.9, 0.95, 0.99, 0.999]
+_EDGES = ["-inf", *map(str, CALIBRATION_BINS), "inf"]
+CALIBRATION_BANDS = [f"({low}, {high}]" for low, high in zip(_EDGES, _EDGES[1:])]
 
 
 def calibration(links: pl.DataFrame, truth_links: pl.DataFrame) -> pl.DataFrame:
@@ -186,7 +188,11 @@ def calibration(links: pl.DataFrame, truth_links: pl.DataFrame) -> pl.DataFrame:
         truth_links.select("ean", "object_id", correct=pl.lit(True)), on=["ean", "object_id"], how="left"
     ).with_columns(correct=pl.col("correct").fill_null(False))
     return (
-        judged.with_columns(band=pl.col("match_probability").cut(CALIBRATION_BINS).cast(pl.String))
+        judged.with_columns(
+            band=pl.col("match_probability")
+            .bin_intervals(CALIBRATION_BINS, labels=CALIBRATION_BANDS, right_closed=True)
+            .cast(pl.String)
+        )
         .group_by("method", "band")
         .agg(
             n_links=pl.len(),
