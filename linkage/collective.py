@@ -8,7 +8,8 @@ serve by floor area (`allocation_share`):
   description names block heating, or which is the pand's only gas connection and has a meter
   larger than a household's (G10 and up; capacity unknown counts as larger);
 - common area: an electricity connection whose description names a common area (VvE, lift,
-  stairwell, hall) at a postcode and number whose BAG units all lie in one pand. Without the
+  stairwell, hall) at an address (postcode or street, and number) whose BAG units all lie in
+  one pand. Without the
   description a meter at a unit's address is that unit's own (or lost its suffix).
 """
 
@@ -19,7 +20,7 @@ import math
 import polars as pl
 
 from linkage.bag_status import is_live
-from linkage.deterministic import LINK_COLUMNS, PASS_PROBABILITY
+from linkage.deterministic import LINK_COLUMNS, PASS_PROBABILITY, objects_at_address
 
 # A common-area meter is placed by its exact address at one pand: the exact-address prior.
 COMMON_AREA_PROBABILITY = PASS_PROBABILITY["exact_address"]
@@ -83,15 +84,11 @@ def expand_collective_gas(links: pl.DataFrame, bag: pl.DataFrame, connections: p
 def common_area_links(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """Links for unlinked electricity connections that serve the common areas of one pand."""
     objects = _objects(bag)
-    at_address = (
-        remaining.filter(
-            (pl.col("product") == "ELK")
-            & pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_COMMON_AREA)
-        )
-        .select("ean", "postcode_clean", "huisnummer")
-        .join(bag.select("postcode_clean", "huisnummer", "object_id"), on=["postcode_clean", "huisnummer"])
-        .join(objects.select("object_id", "pand_id"), on="object_id")
+    described = remaining.filter(
+        (pl.col("product") == "ELK")
+        & pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_COMMON_AREA)
     )
+    at_address = objects_at_address(described, bag).join(objects.select("object_id", "pand_id"), on="object_id")
     per_ean = at_address.group_by("ean").agg(n_panden=pl.col("pand_id").n_unique(), pand_id=pl.col("pand_id").first())
     common = per_ean.filter(pl.col("n_panden") == 1)
     units = objects.filter(pl.col("live") & pl.col("pand_id").is_not_null())

@@ -39,3 +39,18 @@ def test_collective_shares_follow_floor_area_and_sum_to_one(linked: tuple[linkag
     assert (sums - 1.0).abs().max() < 1e-9
     shares = collective.join(truth, on=["ean", "object_id"], suffix="_true")
     assert (shares["allocation_share"] - shares["allocation_share_true"]).abs().max() < 1e-6
+
+
+def test_a_common_area_meter_without_postcode_is_placed_by_its_street() -> None:
+    dataset = synth.generate(8000, seed=77, noise=synth.NoiseConfig().with_overrides({"postcode_missing": 0.5}))
+    bag = linkage.normalise_bag(dataset.bag)
+    connections = linkage.normalise_connections(dataset.connections)
+    no_postcode = connections.filter(
+        pl.col("postcode").is_null() & pl.col("locatieomschrijving").str.contains("(?i)vve|algemene ruimte|lift|trappenhuis")
+    )
+    served = dataset.truth_links.join(no_postcode.select("ean"), on="ean").group_by("ean").agg(true=pl.col("object_id").sort())
+    assert served.height >= 5
+    links = linkage.link(bag, connections, PROFILES["statistical"]).links
+    predicted = links.join(served.select("ean"), on="ean").group_by("ean").agg(predicted=pl.col("object_id").sort())
+    compared = served.join(predicted, on="ean", how="left")
+    assert (compared["predicted"] == compared["true"]).mean() >= 0.9
