@@ -50,27 +50,45 @@ def _street_agrees() -> pl.Expr:
     return (pl.col("street_key").is_null() | (pl.col("street_key") == pl.col("bag_street_key")) | cut_agrees).fill_null(False)
 
 
-def objects_at_address(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """Live objects at each connection's address, suffix not yet compared: by postcode and
-    huisnummer, or, where the postcode finds no such number (missing, malformed or a typo), by
-    street, huisnummer and woonplaats.
+_POSTCODE_ADDRESS = ["postcode_clean", "huisnummer"]
+_STREET_ADDRESS = ["street_key", "huisnummer", "woonplaats_key"]
 
-    Returns `ean`, `object_id`, `bag_suffix` (the object's suffix key), `street_agrees` (see
+
+def _with_route(connections: pl.DataFrame, live: pl.DataFrame) -> pl.DataFrame:
+    """`by_postcode`: whether the register's postcode finds its number in BAG at all; where it
+    does not (missing, malformed or a typo), the address is looked up by street and woonplaats."""
+    numbers = live.select(_POSTCODE_ADDRESS).drop_nulls().unique().with_columns(by_postcode=pl.lit(True))
+    return connections.join(numbers, on=_POSTCODE_ADDRESS, how="left").with_columns(
+        by_postcode=pl.col("by_postcode").fill_null(False)
+    )
+
+
+def objects_at_address(
+    connections: pl.DataFrame, bag: pl.DataFrame, also_on: tuple[str, ...] = ()
+) -> pl.DataFrame:
+    """Live objects at each connection's address: by postcode and huisnummer, or, where the
+    postcode finds no such number, by street, huisnummer and woonplaats; `also_on` adds keys to
+    match (the suffix), which keeps a pand of 150 units at one number from pairing every
+    connection there with every unit.
+
+    Returns `ean`, `object_id`, `bag_suffix` (the object's suffix key) and `street_agrees` (see
     `_street_agrees`; always true on the street route).
     """
-    live = _live(bag).select(
-        "object_id", "postcode_clean", "huisnummer", "woonplaats_key", "street_key",
+    live = _live(bag)
+    keys = list(dict.fromkeys(["object_id", *_POSTCODE_ADDRESS, *_STREET_ADDRESS, *also_on]))
+    objects = live.select(
+        *keys,
         bag_suffix="suffix_key", bag_street_key="street_key", bag_street_key24="street_key24",
     )
-    register = connections.select(
-        "ean", "postcode_clean", "huisnummer", "woonplaats_key", "street_key", "street_key24", "street_cut"
+    register = _with_route(
+        connections.select("ean", *_POSTCODE_ADDRESS, "woonplaats_key", "street_key", "street_key24", "street_cut", *also_on),
+        live,
     )
-    by_postcode = register.join(live.drop("woonplaats_key", "street_key"), on=["postcode_clean", "huisnummer"])
-    no_postcode_match = register.join(
-        live.select("postcode_clean", "huisnummer").unique(), on=["postcode_clean", "huisnummer"], how="anti"
+    by_postcode = register.filter(pl.col("by_postcode")).join(
+        objects.drop("woonplaats_key", "street_key"), on=[*_POSTCODE_ADDRESS, *also_on]
     )
-    by_street = no_postcode_match.join(
-        live.drop("postcode_clean"), on=["street_key", "huisnummer", "woonplaats_key"]
+    by_street = register.filter(~pl.col("by_postcode")).join(
+        objects.drop("postcode_clean"), on=[*_STREET_ADDRESS, *also_on]
     )
     columns = ["ean", "object_id", "bag_suffix", "street_agrees"]
     return pl.concat([
@@ -79,14 +97,15 @@ def objects_at_address(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
     ])
 
 
-def _suffix_possibly_lost(connections: pl.DataFrame, at_address: pl.DataFrame) -> pl.DataFrame:
+def _suffix_possibly_lost(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """Connections registered without a suffix at an address where BAG also has units with one.
 
     "12" then matches the unit 12 exactly, but is as likely 12-A with its suffix dropped by the
     register; such a match is not unambiguous and is left to the probabilistic stage.
     """
-    no_suffix = connections.filter(pl.col("suffix_key") == "").select("ean")
-    return at_address.filter(pl.col("bag_suffix") != "").join(no_suffix, on="ean", how="semi").select("ean").unique()
+    no_suffix = connections.filter(pl.col("suffix_key") == "")
+    at_address = objects_at_address(no_suffix, bag)
+    return at_address.filter(pl.col("bag_suffix") != "").select("ean").unique()
 
 
 def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
@@ -94,23 +113,14 @@ def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.D
     register's address with the same suffix (or the register has no address at all).
 
     A differing suffix is not enough: a wrong id most often names a sibling unit at the same
-    house number. A missing suffix is, where no unit at that number is without one: the id then
-    supplies what the register lost. Where "12" names a unit of its own, an id naming 12-A may
-    be a lost suffix or a wrong sibling, and the model weighs the two.
+    house number. Nor is a missing one: "12" with the id of 12-A may be a lost suffix or a wrong
+    id for the unit 12, and the model weighs the two.
     """
     register = connections.filter(pl.col("bag_id_clean").is_not_null())
-    at_address = objects_at_address(register, bag).join(
-        register.select("ean", "suffix_key", "bag_id_clean"), on="ean"
-    )
-    named = at_address.filter(pl.col("object_id") == pl.col("bag_id_clean"))
-    same_suffix = named.filter(pl.col("suffix_key") == pl.col("bag_suffix"))
-
+    named = objects_at_address(register.rename({"bag_id_clean": "object_id"}), bag, also_on=("object_id", "suffix_key"))
     no_address = register.filter(pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_null())
     id_only = no_address.join(_live(bag).select("object_id").unique(), left_on="bag_id_clean", right_on="object_id")
-    pairs = pl.concat([
-        same_suffix.select("ean", "object_id"),
-        id_only.select("ean", object_id="bag_id_clean"),
-    ])
+    pairs = pl.concat([named.select("ean", "object_id"), id_only.select("ean", object_id="bag_id_clean")])
     return _as_links(_unique_candidates(pairs), "registered_bag_id")
 
 
@@ -119,10 +129,7 @@ def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
     suffix cannot have been lost, and the record does not contradict it: a postcode match on
     another street whose registered id names another live object is a typo'd postcode more often
     than not, and goes to the model."""
-    at_address = objects_at_address(connections, bag)
-    exact = at_address.join(connections.select("ean", "suffix_key"), on="ean").filter(
-        pl.col("suffix_key") == pl.col("bag_suffix")
-    )
+    exact = objects_at_address(connections, bag, also_on=("suffix_key",))
     live_ids = _live(bag).select(bag_id_clean="object_id").unique().with_columns(id_live=pl.lit(True))
     contradicted = (
         exact.join(connections.select("ean", "bag_id_clean"), on="ean")
@@ -131,7 +138,7 @@ def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
         .select("ean")
     )
     unique = _unique_candidates(exact)
-    doubtful = pl.concat([_suffix_possibly_lost(connections, at_address), contradicted])
+    doubtful = pl.concat([_suffix_possibly_lost(connections, bag), contradicted])
     return _as_links(unique.join(doubtful, on="ean", how="anti"), "exact_address")
 
 

@@ -47,6 +47,9 @@ from linkage.comparisons import comparisons
 
 M_FLOOR = 0.002
 U_SAMPLE_PAIRS = 2_000_000
+# m is estimated on the training pool of at most this many connections (drawn with SEED): the
+# proportions are settled long before, and a national register would not fit in memory twice.
+M_SAMPLE_CONNECTIONS = 250_000
 SEED = 42
 THREADS = 2
 
@@ -185,7 +188,11 @@ def _training_pool(
 ) -> pl.DataFrame:
     """Labelled pairs (every address row of the object) plus id-anchored pairs: the register's
     id names a live object, at any of its address rows. `labelled` tells them apart; a labelled
-    pair whose id is right is id-anchored too (see `_m_from_labels`)."""
+    pair whose id is right is id-anchored too (see `_m_from_labels`). Drawn from a sample of
+    `M_SAMPLE_CONNECTIONS` connections."""
+    if connections.height > M_SAMPLE_CONNECTIONS:
+        connections = connections.sample(n=M_SAMPLE_CONNECTIONS, seed=SEED)
+        labelled_pairs = labelled_pairs.join(connections.select("ean"), on="ean", how="semi")
     rows = bag_rows.select("bag_row", "object_id")
     labelled = labelled_pairs.select("ean", "object_id").unique().join(rows, on="object_id")
     anchored = (
