@@ -1,5 +1,6 @@
-"""The staged linker: woonplaats variants resolved, residue evidence first, then deterministic passes, building-wide
-connections, probabilistic scoring with assignment against the runner-up, then the residue.
+"""The staged linker: woonplaats variants resolved, residue evidence first, then deterministic
+passes, building-wide connections, probabilistic scoring with assignment against the runner-up,
+then the residue.
 
 Every connection leaves here exactly once: as one or more links (shares summing to 1) or as
 one residue row. `conservation_violations` checks that promise.

@@ -53,7 +53,8 @@ M_SAMPLE_CONNECTIONS = 250_000
 SEED = 42
 THREADS = 2
 
-# Columns both sides carry under the same name; `bag_ref` and `pand_id` are set per side.
+# Columns both sides carry as they are; the others (`bag_ref`, `pand_id`, `is_register`, `product`,
+# `n_elk`, `n_gas`) are set per side in `_bag_records` and `_connection_records`.
 _SHARED_COLUMNS = [
     "postcode_clean", "huisnummer", "suffix_key", "street_key", "street_key24", "street_cut", "woonplaats_key",
     "gemeente_code", "x", "y",

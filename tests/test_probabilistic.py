@@ -23,16 +23,21 @@ NOISE = synth.NoiseConfig().with_overrides(
 )
 
 
-@pytest.fixture(scope="module")
-def world():
-    data = synth.generate(5000, seed=SEED, noise=NOISE)
+def _scored(noise: synth.NoiseConfig):
+    """A synth gemeente prepared and scored as the engine does: woonplaatsen resolved, the
+    deterministic passes' links as labels, every other connection scored."""
+    data = synth.generate(5000, seed=SEED, noise=noise)
     bag = normalise_bag(data.bag)
     connections = resolve_woonplaatsen(normalise_connections(data.connections), bag)
     by_id = registered_bag_id_pass(connections, bag)
     by_address = exact_address_pass(connections.join(by_id, on="ean", how="anti"), bag)
     labels = pl.concat([by_id, by_address]).select("ean", "object_id")
-    scored = score_candidates(bag, connections, labels)
-    return data, bag, connections, labels, scored
+    return data, bag, connections, labels, score_candidates(bag, connections, labels)
+
+
+@pytest.fixture(scope="module")
+def world():
+    return _scored(NOISE)
 
 
 @pytest.fixture(scope="module")
@@ -132,20 +137,13 @@ def test_candidates_are_bounded_and_use_every_rule(world):
 @pytest.fixture(scope="module")
 def lost_suffixes():
     """A register that often drops suffixes and ids, scored as the engine scores it."""
-    noise = synth.NoiseConfig().with_overrides({"suffix_missing": 0.3, "suffix_variant": 0.3, "bag_id_missing": 0.4})
-    data = synth.generate(5000, seed=SEED, noise=noise)
-    bag = normalise_bag(data.bag)
-    connections = resolve_woonplaatsen(normalise_connections(data.connections), bag)
-    by_id = registered_bag_id_pass(connections, bag)
-    by_address = exact_address_pass(connections.join(by_id, on="ean", how="anti"), bag)
-    labels = pl.concat([by_id, by_address]).select("ean", "object_id")
-    return data, connections, labels, score_candidates(bag, connections, labels)
+    return _scored(synth.NoiseConfig().with_overrides({"suffix_missing": 0.3, "suffix_variant": 0.3, "bag_id_missing": 0.4}))
 
 
 def test_a_lost_suffix_goes_to_the_unit_whose_meter_is_not_yet_placed(lost_suffixes):
     """"12" for one of 12, 12-A, 12-B with no id: the units whose meter of this product is
     already linked are unlikely homes for a second one, so the free unit wins."""
-    data, connections, labels, scored = lost_suffixes
+    data, _, connections, labels, scored = lost_suffixes
     products = connections.select("ean", "product")
     taken = labels.join(products, on="ean").select("object_id", "product").unique().with_columns(taken=pl.lit(True))
     lost = data.truth_connections.filter(
