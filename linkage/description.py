@@ -1,0 +1,143 @@
+"""What the free-text `locatieomschrijving` says: the residue class it names, and whether it
+places the connection near an address rather than at it.
+
+The vocabulary is data (`linkage/vocabulary.yaml`), so a reviewer reads and extends it without
+touching code. Matching is by rules a reviewer can follow, tried in this order for each word of
+the text: exact word or abbreviation, prefix, compound head, and one typo (optimal string
+alignment distance 1, for words of 5+ letters). The first word of the text that names a class
+decides, and the result says which word matched and how ("lichmast" ~ "lichtmast", typo).
+
+Words are classified once per distinct word, not once per connection: a national register has
+millions of descriptions but only tens of thousands of distinct words.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+import yaml
+
+VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
+MIN_TYPO_LENGTH = 5
+DESCRIPTION_COLUMNS = ["ean", "described_class", "matched_word", "match_kind", "near_address"]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Per class its words, abbreviations, prefixes, compound heads and two-word phrases."""
+
+    classes: dict[str, dict[str, tuple[str, ...]]]
+    near_address: tuple[str, ...]
+
+    @classmethod
+    def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        kinds = ("words", "abbreviations", "prefixes", "heads", "phrases")
+        classes = {
+            name: {kind: tuple(entry.get(kind, ())) for kind in kinds} for name, entry in raw["classes"].items()
+        }
+        return cls(classes=classes, near_address=tuple(raw["near_address"]))
+
+
+@cache
+def vocabulary() -> Vocabulary:
+    return Vocabulary.load()
+
+
+def typo_distance(a: str, b: str) -> int:
+    """Optimal string alignment distance: insertions, deletions, substitutions and swaps of two
+    neighbouring letters each count 1."""
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+def classify_word(word: str, vocab: Vocabulary | None = None) -> tuple[str, str, str] | None:
+    """(class, vocabulary entry, how) for one lower-case word or two-word phrase, or None.
+
+    A phrase (it has a space) matches only a phrase of the vocabulary, exactly. For a word, the
+    strictest kind of match over all classes wins: an exact word of one class beats a prefix of
+    another.
+    """
+    vocab = vocab or vocabulary()
+    if " " in word:
+        return next(
+            ((name, word, "phrase") for name, entries in vocab.classes.items() if word in entries["phrases"]), None
+        )
+    tests = [
+        ("word", lambda entry: word == entry, ("words", "abbreviations")),
+        ("prefix", lambda entry: word.startswith(entry), ("prefixes",)),
+        ("compound", lambda entry: word.endswith(entry) and len(word) > len(entry), ("heads",)),
+        ("typo", lambda entry: len(word) >= MIN_TYPO_LENGTH and typo_distance(word, entry) == 1, ("words",)),
+    ]
+    for how, matches, kinds in tests:
+        for residue_class, entries in vocab.classes.items():
+            for kind in kinds:
+                for entry in entries[kind]:
+                    if matches(entry):
+                        return residue_class, entry, how
+    return None
+
+
+def _words(description: pl.Expr) -> pl.Expr:
+    """Lower-case words of a text, letters and digits apart ("LP36" -> "lp", "36")."""
+    return (
+        description.str.to_lowercase()
+        .str.replace_all(r"([a-z])([0-9])", "$1 $2")
+        .str.replace_all(r"([0-9])([a-z])", "$1 $2")
+        .str.replace_all(r"[^0-9a-z\u00e0-\u00ff]+", " ")
+        .str.strip_chars()
+        .str.split(" ")
+    )
+
+
+def describe(connections: pl.DataFrame, vocab: Vocabulary | None = None) -> pl.DataFrame:
+    """One row per connection: `described_class` (null when the text names none), the
+    `matched_word` and `match_kind` behind it, and `near_address` (the text places it near an
+    address: "t.o. nr 12", "naast 7", "hoek Kerkstraat")."""
+    vocab = vocab or vocabulary()
+    text = connections.select("ean", text=pl.col("locatieomschrijving").fill_null(""))
+    words = (
+        text.select("ean", word=_words(pl.col("text")))
+        .with_columns(position=pl.int_ranges(pl.col("word").list.len()))
+        .explode("word", "position")
+        .filter(pl.col("word").str.contains("[a-z]"))
+    )
+    # two-word phrases ("openbare verlichting") at the position of their first word
+    phrases = words.with_columns(
+        word=pl.col("word") + " " + pl.col("word").shift(-1).over("ean", order_by="position")
+    ).drop_nulls("word")
+    candidates = pl.concat([words, phrases])
+    distinct = candidates["word"].unique().to_list()
+    classified = [(w, *hit) for w in distinct if (hit := classify_word(w, vocab))]
+    known = pl.DataFrame(
+        classified, schema={c: pl.String for c in ("word", "described_class", "matched_word", "match_kind")}, orient="row"
+    )
+    first = (
+        candidates.join(known, on="word")
+        .sort("ean", "position", pl.col("word").str.len_chars(), descending=[False, False, True])
+        .unique("ean", keep="first")
+        .select("ean", "described_class", "matched_word", "match_kind", written=pl.col("word"))
+    )
+    near = pl.any_horizontal(pl.col("text").str.to_lowercase().str.contains(p) for p in vocab.near_address)
+    return (
+        text.with_columns(near_address=near)
+        .join(first, on="ean", how="left")
+        .select(
+            "ean", "described_class",
+            matched_word=pl.when(pl.col("written") == pl.col("matched_word"))
+            .then(pl.col("matched_word"))
+            .otherwise(pl.format("{} ~ {}", pl.col("written"), pl.col("matched_word"))),
+            match_kind="match_kind", near_address="near_address",
+        )
+    )
