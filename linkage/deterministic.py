@@ -140,13 +140,3 @@ def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
     unique = _unique_candidates(exact)
     doubtful = pl.concat([_suffix_possibly_lost(connections, bag), contradicted])
     return _as_links(unique.join(doubtful, on="ean", how="anti"), "exact_address")
-
-
-def address_candidates(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """Number of BAG objects at each connection's postcode + huisnummer (suffix ignored)."""
-    at_address = connections.join(
-        bag.select("postcode_clean", "huisnummer", "object_id"),
-        on=["postcode_clean", "huisnummer"],
-        how="left",
-    )
-    return at_address.group_by("ean").agg(n_candidates=pl.col("object_id").drop_nulls().n_unique())

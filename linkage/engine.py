@@ -17,14 +17,10 @@ from koppelwerk.config import UseProfile
 from linkage.assign import assign, best_candidates, linkage_curve
 from linkage.bag_status import is_under_construction
 from linkage.collective import common_area_links, expand_collective_gas
-from linkage.deterministic import (
-    LINK_COLUMNS,
-    address_candidates,
-    exact_address_pass,
-    registered_bag_id_pass,
-)
+from linkage.description import describe
+from linkage.deterministic import LINK_COLUMNS, exact_address_pass, registered_bag_id_pass
 from linkage.probabilistic import score_candidates
-from linkage.residue import pre_link_residue
+from linkage.residue import capacity_classes, pre_link_residue, unlinked_residue
 from linkage.woonplaats import resolve_woonplaatsen
 
 RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
@@ -41,7 +37,9 @@ class LinkageResult:
 def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> LinkageResult:
     """Link normalised connections to normalised BAG rows under a use profile."""
     connections = resolve_woonplaatsen(connections, bag)
-    residue_parts = [pre_link_residue(connections)]
+    described = describe(connections)
+    capacities = capacity_classes(connections, described)
+    residue_parts = [pre_link_residue(connections, described, capacities)]
     remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
     n_linkable = remaining.height
 
@@ -64,7 +62,7 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
 
     links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections)
     links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
-    residue_parts += [construction, _unlinked_residue(remaining, bag, rejected)]
+    residue_parts += [construction, unlinked_residue(remaining, bag, rejected, capacities)]
 
     residue = pl.concat(residue_parts).join(
         connections.select("ean", "netbeheerder"), on="ean", how="left"
@@ -90,31 +88,6 @@ def _split_under_construction(
         reason=pl.format("the BAG object at its address has status '{}'", pl.col("status")),
     )
     return links.join(construction_eans.select("ean"), on="ean", how="anti"), residue
-
-
-def _unlinked_residue(remaining: pl.DataFrame, bag: pl.DataFrame, rejected: pl.DataFrame) -> pl.DataFrame:
-    """`not_in_bag` when no BAG object carries the address at all, else `unresolved`, with the
-    assignment's reason where a candidate was scored but not good or clear enough."""
-    counts = address_candidates(remaining, bag)
-    has_address = pl.col("postcode_clean").is_not_null() & pl.col("huisnummer").is_not_null()
-    address = pl.format("{} {}", pl.col("postcode_clean"), pl.col("huisnummer"))
-    return (
-        remaining.join(counts, on="ean", how="left")
-        .join(rejected.select("ean", scored_reason="reason"), on="ean", how="left")
-        .select(
-            "ean",
-            residue_class=pl.when(has_address & (pl.col("n_candidates") == 0))
-            .then(pl.lit("not_in_bag"))
-            .otherwise(pl.lit("unresolved")),
-            reason=pl.when(has_address & (pl.col("n_candidates") == 0))
-            .then(pl.format("no BAG object carries {}", address))
-            .when(pl.col("scored_reason").is_not_null())
-            .then(pl.col("scored_reason"))
-            .when(~has_address)
-            .then(pl.lit("no usable postcode and huisnummer, no candidate object, and no recognised location description"))
-            .otherwise(pl.format("{} BAG objects at {}, none matches the register's suffix", pl.col("n_candidates"), address)),
-        )
-    )
 
 
 def conservation_violations(

@@ -126,5 +126,6 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
         street_cut=street_cut("straatnaam").fill_null(False),
         woonplaats_key=street_text("woonplaats"),
         in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
+        capacity_key=pl.col("aansluitcapaciteit").str.to_uppercase().str.replace_all(r"\s+", "").str.replace_all("X", "x"),
         bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
     )

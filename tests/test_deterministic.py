@@ -31,7 +31,9 @@ def _register(rows: list[tuple]) -> pl.DataFrame:
         orient="row",
     )
     return normalise_connections(
-        frame.with_columns(woonplaats=pl.lit("Nieuw-Beverhoven"), fysieke_status=pl.lit("in bedrijf"))
+        frame.with_columns(
+            woonplaats=pl.lit("Nieuw-Beverhoven"), fysieke_status=pl.lit("in bedrijf"), aansluitcapaciteit=pl.lit("1x35A")
+        )
     )
 
 

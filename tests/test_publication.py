@@ -45,6 +45,7 @@ CONNECTIONS = normalise_connections(
             "woonplaats": ["Ons Dorp"] * 3 + [None],
             "bag_id": [None] * 4,
             "fysieke_status": ["IBD"] * 4,
+            "aansluitcapaciteit": ["3x25A", "3x25A", "1x35A", "1x6A"],
         },
         schema_overrides={"huisnummer": pl.Int32, "bag_id": pl.String, "huisnummertoevoeging": pl.String},
     )

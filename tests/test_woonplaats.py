@@ -55,7 +55,7 @@ def test_a_name_spread_over_gemeenten_or_seen_too_rarely_is_not_resolved() -> No
         "postcode": ["1111AA", "1111AA", "2222BB", "2222BB", "3333CC", "3333CC"],
         "woonplaats": ["Overal", "Overal", "Overal", "Overal", "Ceedorpe", "Ceedorpe"],
         "huisnummertoevoeging": [None] * 6, "straatnaam": ["Dorpsstraat"] * 6,
-        "fysieke_status": ["IBD"] * 6, "bag_id": [None] * 6,
+        "fysieke_status": ["IBD"] * 6, "bag_id": [None] * 6, "aansluitcapaciteit": ["1x35A"] * 6,
     }, schema_overrides={"huisnummertoevoeging": pl.String, "bag_id": pl.String}))
     assert woonplaats_variants(register, bag).height == 0  # "Overal" spans gemeenten, "Ceedorpe" has 2 records
     more = pl.concat([register, register.tail(1)])
