@@ -97,6 +97,8 @@ def _run(args: argparse.Namespace) -> int:
     for key in ("connections_read", "connections_linked", "connections_in_residue", "connections_quarantined",
                 "link_rate_active", "statistics_cells", "statistics_cells_suppressed"):
         print(f"  {key.replace('_', ' '):32} {summary[key]}")
+    for row in summary["residue_share_of_total"]:
+        print(f"  {'residue share of ' + row['unit']:32} {100 * row['share_of_total']:.2f} %")
     print(f"wrote to {config.out_dir}:")
     for path in sorted(config.out_dir.iterdir()):
         print(f"  {path}")

@@ -95,7 +95,16 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
     assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS]
     with duckdb.connect(str(out / "koppelwerk.duckdb"), read_only=True) as con:
         tables = {row[0] for row in con.sql("SHOW TABLES").fetchall()}
-    assert set(OUTPUTS) <= tables
+        warehouse_residue = con.sql("SELECT sum(n_connections) FROM residue_summary").fetchone()[0]
+    assert set(OUTPUTS) | {"residue_summary"} <= tables
+
+    # the residue summary counts every residue connection once, and the reports show its share
+    residue_summary = pl.read_parquet(out / "residue_summary.parquet")
+    assert residue_summary["n_connections"].sum() == warehouse_residue == residue.height
+    summary = json.loads((out / "run_summary.json").read_text())
+    shares = {row["unit"]: row["share_of_total"] for row in summary["residue_share_of_total"]}
+    assert 0 < shares["kWh"] < 0.2
+    assert "residue by netbeheerder" in (out / "run_summary.html").read_text()
 
 
 def test_missing_required_column_stops_with_one_line(delivery: Path, tmp_path: Path, dagster_home: Path,

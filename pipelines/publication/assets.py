@@ -9,6 +9,7 @@ import polars as pl
 from data_contracts import validate_output
 from koppelwerk.errors import InputError
 from publication.allocation import allocate
+from publication.residue_summary import residue_summary as summarise_residue
 from publication.statistics import sector_statistics
 from publication.summary import run_summary, summary_html
 from pipelines.resources import KoppelwerkSettings
@@ -45,6 +46,11 @@ def sector_energy_statistics(settings: KoppelwerkSettings, allocation: pl.DataFr
     return sector_statistics(allocation, settings.run_config().disclosure)
 
 
+@dg.asset(group_name=GROUP, description="Residue connections and volume per class, netbeheerder and gemeente.")
+def residue_summary(residue: pl.DataFrame, normalised_connections: pl.DataFrame, allocation: pl.DataFrame) -> pl.DataFrame:
+    return summarise_residue(residue, normalised_connections, allocation)
+
+
 @dg.asset(
     group_name=GROUP,
     description="Writes the spec's output tables, the quarantine and the run summary to the output folder.",
@@ -58,6 +64,7 @@ def published_outputs(
     sector_energy_statistics: pl.DataFrame,
     allocation: pl.DataFrame,
     linkage_curve: pl.DataFrame,
+    residue_summary: pl.DataFrame,
     connections: pl.DataFrame,
     connections_quarantine: pl.DataFrame,
 ) -> None:
@@ -73,8 +80,11 @@ def published_outputs(
         validate_output(name, frame)
         frame.write_parquet(out_dir / f"{name}.parquet")
     linkage_curve.write_parquet(out_dir / "linkage_curve.parquet")
+    residue_summary.write_parquet(out_dir / "residue_summary.parquet")
     n_read = connections.height + connections_quarantine["row_number"].n_unique()
-    summary = run_summary(n_read, links, residue, quarantine, sector_energy_statistics, allocation)
+    summary = run_summary(n_read, links, residue, quarantine, sector_energy_statistics, allocation, residue_summary)
     (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "run_summary.html").write_text(summary_html(summary))
-    context.add_output_metadata({"out_dir": str(out_dir), **{k: v for k, v in summary.items() if not isinstance(v, dict)}})
+    context.add_output_metadata(
+        {"out_dir": str(out_dir), **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}}
+    )
