@@ -25,31 +25,53 @@ from benchmarks.peers import exact_join, plain_splink
 from benchmarks.results import markdown_table, record_section
 from ingestion import read_delivery
 from koppelwerk.config import PROFILES
-from linkage.evaluation import calibration, connection_metrics, judge_connections, pair_metrics
+from linkage.evaluation import (
+    ADDRESSLESS_CLASSES,
+    addressless_metrics,
+    calibration,
+    connection_metrics,
+    judge_connections,
+    pair_metrics,
+    residue_metrics,
+)
 
 # Issue 3: what the linker must reach on the synth benchmark.
 TARGETS = {"connection precision": 0.998, "connection recall": 0.990, "pair F1": 0.990}
+# Issue 4: the residue. (name, target, at least: True / at most: False)
+RESIDUE_TARGETS = [
+    ("addressless with their true class", 0.95, True),
+    ("addressless linked to a BAG object", 0.02, False),
+    ("all connections unresolved", 0.01, False),
+]
 
-Linker = Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]
+# A linker returns its links, and its residue where it has one.
+Linker = Callable[[pl.DataFrame, pl.DataFrame], tuple[pl.DataFrame, pl.DataFrame | None]]
 
 
-def _koppelwerk(bag: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
-    return linkage.link(bag, connections, PROFILES["statistical"]).links
+def _koppelwerk(bag: pl.DataFrame, connections: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame | None]:
+    result = linkage.link(bag, connections, PROFILES["statistical"])
+    return result.links, result.residue
+
+
+def _links_only(link: Callable[[pl.DataFrame, pl.DataFrame], pl.DataFrame]) -> Linker:
+    return lambda bag, connections: (link(bag, connections), None)
 
 
 KOPPELWERK = "koppelwerk (statistical)"
 LINKERS: dict[str, Linker] = {
     KOPPELWERK: _koppelwerk,
-    "exact join": exact_join.link,
-    "plain Splink": plain_splink.link,
+    "exact join": _links_only(exact_join.link),
+    "plain Splink": _links_only(plain_splink.link),
 }
 
 
-def _run(linker: Linker, bag: pl.DataFrame, connections: pl.DataFrame) -> tuple[pl.DataFrame, float]:
-    """Links and wall seconds of normalising both sides and linking them."""
+def _run(
+    linker: Linker, bag: pl.DataFrame, connections: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame | None, float]:
+    """Links, residue and wall seconds of normalising both sides and linking them."""
     start = time.perf_counter()
-    links = linker(linkage.normalise_bag(bag), linkage.normalise_connections(connections))
-    return links, time.perf_counter() - start
+    links, residue = linker(linkage.normalise_bag(bag), linkage.normalise_connections(connections))
+    return links, residue, time.perf_counter() - start
 
 
 def _pct(share: float) -> str:
@@ -89,6 +111,38 @@ def noise_breakdown(
     )
 
 
+def _residue_tables(
+    links: pl.DataFrame, residue: pl.DataFrame, truth_connections: pl.DataFrame
+) -> tuple[list[list[object]], list[list[object]]]:
+    """Per true residue class where its connections went, and the issue-4 target rows."""
+    confusion = residue_metrics(residue, truth_connections)["confusion"]
+    linked_eans = links.select("ean").unique().with_columns(linked=pl.lit(True))
+    placed = (
+        truth_connections.filter(pl.col("true_class") != "linked")
+        .join(residue.select("ean", "residue_class"), on="ean", how="left")
+        .join(linked_eans, on="ean", how="left")
+    )
+    rows = []
+    for true_class, group in placed.group_by("true_class", maintain_order=True):
+        n = group.height
+        own = group.filter(pl.col("residue_class") == true_class[0]).height
+        linked = group["linked"].fill_null(False).sum()
+        others = confusion.filter(
+            (pl.col("true_class") == true_class[0]) & ~pl.col("predicted_class").is_in([true_class[0], "-"])
+        ).sort("n", descending=True).head(3)
+        elsewhere = ", ".join(f"{p} {k:,}" for p, k in others.select("predicted_class", "n").iter_rows()) or "-"
+        rows.append([true_class[0], f"{n:,}", _pct(own / n), f"{linked:,}", elsewhere])
+    rows.sort(key=lambda row: row[0])
+    metrics = addressless_metrics(links, residue, truth_connections)
+    achieved = [metrics["true_class_share"], metrics["linked_share"], metrics["unresolved_share"]]
+    target_rows = [
+        [name, f"{'>=' if at_least else '<='} {_pct(target)}", _pct(value),
+         "yes" if (value >= target if at_least else value <= target) else "no"]
+        for (name, target, at_least), value in zip(RESIDUE_TARGETS, achieved, strict=True)
+    ]
+    return rows, target_rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--objects", type=int, default=100_000)
@@ -108,15 +162,15 @@ def main() -> None:
 
     rows: list[list[object]] = []
     results: dict[str, tuple[dict[str, float | int], dict[str, float | int]]] = {}
-    koppelwerk_links = pl.DataFrame()
+    koppelwerk_links, koppelwerk_residue = pl.DataFrame(), pl.DataFrame()
     for name, linker in LINKERS.items():
         print(f"running {name} ...", flush=True)
-        links, seconds = _run(linker, bag, connections)
+        links, residue, seconds = _run(linker, bag, connections)
         per_connection = connection_metrics(links, truth_links, truth_connections)
         pairs = pair_metrics(links, truth_links)
         results[name] = (per_connection, pairs)
-        if name == KOPPELWERK:
-            koppelwerk_links = links
+        if name == KOPPELWERK and residue is not None:
+            koppelwerk_links, koppelwerk_residue = links, residue
         rows.append([
             name, _pct(per_connection["precision"]), _pct(per_connection["recall"]), _pct(per_connection["f1"]),
             _pct(pairs["precision"]), _pct(pairs["recall"]), _pct(pairs["f1"]),
@@ -148,6 +202,8 @@ def main() -> None:
         for method, band, n, predicted, observed in calibration(koppelwerk_links, truth_links).iter_rows()
     ]
 
+    residue_rows, residue_target_rows = _residue_tables(koppelwerk_links, koppelwerk_residue, truth_connections)
+
     n_truth = per_connection["n_truth"]
     body = "\n\n".join([
         f"`python -m benchmarks.accuracy --objects {args.objects} --seed {args.seed}`: {args.objects:,} objects, "
@@ -174,6 +230,13 @@ def main() -> None:
         "Calibration of koppelwerk's links (predicted = mean match_probability, observed = share correct, per "
         "method and probability band; a pair of a collective counts once per object):",
         markdown_table(["method", "band", "links", "predicted", "observed"], calibration_rows),
+        "The residue (issue 4). Addressless = true class is street furniture "
+        f"({', '.join(ADDRESSLESS_CLASSES)}); per true residue class, where koppelwerk put its connections "
+        "(`linked` = got a link):",
+        markdown_table(["true class", "connections", "own class", "linked", "elsewhere in the residue (top)"],
+                       residue_rows),
+        "Issue 4 targets, koppelwerk:",
+        markdown_table(["metric", "target", "koppelwerk", "met"], residue_target_rows),
     ])
     record_section("Accuracy: koppelwerk vs peers", body)
 

@@ -8,8 +8,8 @@ Three views, because each answers a different question:
   is not rewarded for spraying many low-share links.
 - per pair (`pair_metrics`): are the (connection, object) pairs right, including all the objects
   of a collective connection? This is what allocation of consumption to objects depends on.
-- the residue (`residue_metrics`): do the connections that should not be linked land in the
-  right residue class? This feeds the residue-class sectors of the statistics.
+- the residue (`residue_metrics`, `addressless_metrics`): do the connections that should not be
+  linked land in the right residue class? This feeds the residue-class sectors of the statistics.
 
 All functions are pure: polars frames in, plain numbers or small frames out.
 """
@@ -170,6 +170,36 @@ def residue_metrics(residue: pl.DataFrame, truth_connections: pl.DataFrame) -> d
         "in_residue": _ratio(int(n_in_residue), n_truth),
         "class_accuracy": _ratio(n_correct, n_truth),
         "confusion": confusion,
+    }
+
+
+# Connections that serve no BAG object because they have no address of their own: street
+# furniture. (`construction_site` is left out: a meter on an object still being built has one.)
+ADDRESSLESS_CLASSES = (
+    "public_lighting", "street_clock", "bus_shelter", "traffic_signal", "telecom_cabinet", "ev_charger",
+    "pumping_station", "market_event",
+)
+
+
+def addressless_metrics(
+    links: pl.DataFrame, residue: pl.DataFrame, truth_connections: pl.DataFrame
+) -> dict[str, float | int]:
+    """Issue 4's view: of the truly addressless connections (`ADDRESSLESS_CLASSES`), the share
+    that got their true class and the share that were linked to a BAG object anyway; and the
+    share of *all* connections left `unresolved`."""
+    addressless = truth_connections.filter(pl.col("true_class").is_in(ADDRESSLESS_CLASSES)).select("ean", "true_class")
+    classified = addressless.join(residue.select("ean", "residue_class"), on="ean", how="left")
+    n_right = classified.filter(pl.col("residue_class") == pl.col("true_class")).height
+    n_linked = addressless.join(links.select("ean").unique(), on="ean", how="semi").height
+    n_unresolved = residue.filter(pl.col("residue_class") == "unresolved").height
+    return {
+        "n_addressless": addressless.height,
+        "n_true_class": n_right,
+        "n_linked": n_linked,
+        "true_class_share": _ratio(n_right, addressless.height),
+        "linked_share": _ratio(n_linked, addressless.height),
+        "n_unresolved": n_unresolved,
+        "unresolved_share": _ratio(n_unresolved, truth_connections.height),
     }
 
 

@@ -9,7 +9,7 @@ import pytest
 import linkage
 import synth
 from benchmarks.peers import PEER_LINK_COLUMNS, exact_join, plain_splink
-from linkage.evaluation import best_links, connection_metrics, pair_metrics, residue_metrics
+from linkage.evaluation import addressless_metrics, best_links, connection_metrics, pair_metrics, residue_metrics
 
 # Truth: E1..E4 truly linked (E4 a collective serving O5, O6, O7); E5..E7 truly residue.
 TRUTH_LINKS = pl.DataFrame(
@@ -115,6 +115,18 @@ def test_residue_metrics_by_hand() -> None:
         ("inactive", "inactive"): 1,
         ("ev_charger", "unresolved"): 1,
     }
+
+
+def test_addressless_metrics_by_hand() -> None:
+    # E5 (a lamp post) is linked to a house, E7 (a charger) lands in unresolved; E3 is unresolved too
+    residue = pl.DataFrame({"ean": ["E3", "E6", "E7"], "residue_class": ["unresolved", "inactive", "unresolved"]})
+    links = _links([("E5", "O9", 0.99, 1.0), ("E1", "O1", 0.99, 1.0)])
+    metrics = addressless_metrics(links, residue, TRUTH_CONNECTIONS)
+    assert (metrics["n_addressless"], metrics["n_true_class"], metrics["n_linked"]) == (2, 0, 1)
+    assert metrics["linked_share"] == pytest.approx(0.5)
+    assert metrics["unresolved_share"] == pytest.approx(2 / 7)
+    right = residue.with_columns(residue_class=pl.when(pl.col("ean") == "E7").then(pl.lit("ev_charger")).otherwise("residue_class"))
+    assert addressless_metrics(links, right, TRUTH_CONNECTIONS)["true_class_share"] == pytest.approx(0.5)
 
 
 @pytest.fixture(scope="module")
