@@ -10,6 +10,7 @@ import polars as pl
 
 from data_contracts.contract import (
     CONTRACT_NAMES,
+    EXTRA_OUTPUT_NAMES,
     INPUT_NAMES,
     OUTPUT_NAMES,
     Column,
@@ -22,6 +23,7 @@ from data_contracts.contract import (
 
 __all__ = [
     "CONTRACT_NAMES",
+    "EXTRA_OUTPUT_NAMES",
     "INPUT_NAMES",
     "OUTPUT_NAMES",
     "Column",
@@ -40,8 +42,9 @@ def validate_output(name: str, frame: pl.DataFrame) -> None:
     Outputs are the pipeline's fixed edges: a renamed, missing, extra or re-typed column would
     reach every consumer of the Parquet files, so the run stops before writing instead.
     """
-    if name not in OUTPUT_NAMES:
-        raise ContractError(f"{name!r} is not an output contract; outputs are {', '.join(OUTPUT_NAMES)}")
+    outputs = OUTPUT_NAMES + EXTRA_OUTPUT_NAMES
+    if name not in outputs:
+        raise ContractError(f"{name!r} is not an output contract; outputs are {', '.join(outputs)}")
     expected = load_contract(name).polars_schema
     actual = frame.schema
     problems: list[str] = []

@@ -21,7 +21,9 @@ from koppelwerk.errors import KoppelwerkError
 
 INPUT_NAMES: tuple[str, ...] = ("bag", "connections", "consumption")
 OUTPUT_NAMES: tuple[str, ...] = ("links", "residue", "sector_energy_statistics", "quarantine")
-CONTRACT_NAMES: tuple[str, ...] = INPUT_NAMES + OUTPUT_NAMES
+# Outputs beyond the spec's fixed edges, each with a contract of its own.
+EXTRA_OUTPUT_NAMES: tuple[str, ...] = ("sector_energy_uncertainty",)
+CONTRACT_NAMES: tuple[str, ...] = INPUT_NAMES + OUTPUT_NAMES + EXTRA_OUTPUT_NAMES
 
 # ODCS logical type -> the one polars dtype the pipeline uses for it. One integer and one float
 # width everywhere, so frames from different stages compare and concatenate without casts.

@@ -46,6 +46,14 @@ class DisclosureRules:
 
 
 @dataclass(frozen=True)
+class UncertaintyThresholds:
+    """The linkage thresholds whose statistics bound each published cell (`volume_low`/`volume_high`)."""
+
+    strict: float = 0.99
+    loose: float = 0.5
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything one linkage run needs to know."""
 
@@ -56,6 +64,7 @@ class RunConfig:
     year: int | None = None
     profile: ProfileName = "statistical"
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
+    uncertainty: UncertaintyThresholds = field(default_factory=UncertaintyThresholds)
 
     @property
     def warehouse(self) -> Path:

@@ -28,10 +28,16 @@ RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
 
 @dataclass(frozen=True)
 class LinkageResult:
+    """`links` and `residue` as in the spec; `curve`: link rate vs estimated precision per
+    threshold; `model`: the trained Splink settings; `unresolved_candidates`: the best candidate
+    (`ean`, `object_id`, `match_probability`) of each connection the assignment did not link,
+    for statistics at a looser threshold."""
+
     links: pl.DataFrame
     residue: pl.DataFrame
     curve: pl.DataFrame
     model: dict[str, Any]
+    unresolved_candidates: pl.DataFrame
 
 
 def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> LinkageResult:
@@ -67,8 +73,12 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
     residue = pl.concat(residue_parts).join(
         connections.select("ean", "netbeheerder"), on="ean", how="left"
     )
+    unresolved_candidates = best.join(rejected.select("ean"), on="ean", how="semi").select(
+        "ean", "object_id", "match_probability"
+    )
     return LinkageResult(
-        links=links.select(LINK_COLUMNS), residue=residue.select(RESIDUE_COLUMNS), curve=curve, model=scored.model
+        links=links.select(LINK_COLUMNS), residue=residue.select(RESIDUE_COLUMNS), curve=curve, model=scored.model,
+        unresolved_candidates=unresolved_candidates,
     )
 
 

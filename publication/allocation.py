@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import polars as pl
 
-UNKNOWN_REGION = "onbekend"
+from publication.regions import REGION_COLUMNS, UNKNOWN_REGION, connection_regions, object_regions
+
 NOT_IN_REGISTER = "not_in_register"
-ALLOCATION_COLUMNS = ["year", "gemeente_code", "sector", "product", "unit", "ean", "object_id", "volume"]
+# `method` is how the volume's link was made (null for residue and unregistered consumption).
+ALLOCATION_COLUMNS = ["year", *REGION_COLUMNS, "sector", "product", "unit", "ean", "object_id", "method", "volume"]
 
 
 def object_sectors(bag: pl.DataFrame) -> pl.DataFrame:
@@ -26,38 +28,10 @@ def object_sectors(bag: pl.DataFrame) -> pl.DataFrame:
         .otherwise(pl.concat_list(pl.col("object_type")))
     )
     return (
-        objects.select("object_id", "gemeente_code", sector=sector)
+        objects.select("object_id", sector=sector)
         .explode("sector")
         .with_columns(sector=pl.col("sector").str.strip_chars())
         .with_columns(sector_share=1.0 / pl.len().over("object_id"))
-    )
-
-
-def _most_common_gemeente(bag: pl.DataFrame, key: pl.Expr, name: str) -> pl.DataFrame:
-    """For each value of `key` over the BAG addresses, the gemeente most of them lie in."""
-    return (
-        bag.select(key.alias(name), "gemeente_code")
-        .drop_nulls(name)
-        .group_by(name, "gemeente_code")
-        .len()
-        .sort([name, "len", "gemeente_code"], descending=[False, True, False])
-        .unique(name, keep="first")
-        .select(name, pl.col("gemeente_code").alias(f"gemeente_by_{name}"))
-    )
-
-
-def connection_regions(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """Gemeente of a connection without an object: where most BAG addresses in its PC4 lie, else
-    where its woonplaats lies. Street furniture has no object, but it has a neighbourhood."""
-    pc4 = pl.col("postcode_clean").str.slice(0, 4)
-    return (
-        connections.with_columns(pc4=pc4)
-        .join(_most_common_gemeente(bag, pc4, "pc4"), on="pc4", how="left")
-        .join(_most_common_gemeente(bag, pl.col("woonplaats_key"), "woonplaats_key"), on="woonplaats_key", how="left")
-        .select(
-            "ean",
-            gemeente_code=pl.coalesce("gemeente_by_pc4", "gemeente_by_woonplaats_key", pl.lit(UNKNOWN_REGION)),
-        )
     )
 
 
@@ -68,27 +42,31 @@ def allocate(
     connections: pl.DataFrame,
     bag: pl.DataFrame,
 ) -> pl.DataFrame:
-    """Consumption rows spread over (gemeente, sector, object); volume is conserved exactly."""
+    """Consumption rows spread over (regions, sector, object); volume is conserved exactly.
+
+    `links` needs `ean`, `object_id`, `allocation_share`, `method`; `residue` needs `ean`,
+    `residue_class`; `connections` and `bag` are the normalised registers.
+    """
     linked = (
-        consumption.join(links.select("ean", "object_id", "allocation_share"), on="ean", how="inner")
+        consumption.join(links.select("ean", "object_id", "allocation_share", "method"), on="ean", how="inner")
         .join(object_sectors(bag), on="object_id", how="left")
+        .join(object_regions(bag), on="object_id", how="left")
         .with_columns(
             volume=pl.col("volume") * pl.col("allocation_share") * pl.col("sector_share").fill_null(1.0),
             sector=pl.col("sector").fill_null("object onbekend"),
-            gemeente_code=pl.col("gemeente_code").fill_null(UNKNOWN_REGION),
+            *[pl.col(c).fill_null(UNKNOWN_REGION) for c in REGION_COLUMNS],
         )
     )
     in_residue = (
         consumption.join(residue.select("ean", sector="residue_class"), on="ean", how="inner")
         .join(connection_regions(connections, bag), on="ean", how="left")
-        .with_columns(object_id=pl.lit(None, dtype=pl.String))
+        .with_columns(object_id=pl.lit(None, dtype=pl.String), method=pl.lit(None, dtype=pl.String))
     )
     placed = pl.concat([links.select("ean"), residue.select("ean")]).unique()
     not_in_register = consumption.join(placed, on="ean", how="anti").with_columns(
         sector=pl.lit(NOT_IN_REGISTER),
-        gemeente_code=pl.lit(UNKNOWN_REGION),
         object_id=pl.lit(None, dtype=pl.String),
+        method=pl.lit(None, dtype=pl.String),
+        **{c: pl.lit(UNKNOWN_REGION) for c in REGION_COLUMNS},
     )
-    return pl.concat(
-        [part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, not_in_register)]
-    )
+    return pl.concat([part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, not_in_register)])

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from publication.allocation import UNKNOWN_REGION
+from publication.regions import UNKNOWN_REGION
 
 UNIT_OF_PRODUCT = {"ELK": "kWh", "GAS": "m3"}
 RESIDUE_SUMMARY_COLUMNS = [

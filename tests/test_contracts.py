@@ -12,6 +12,7 @@ import yaml
 
 from data_contracts import (
     CONTRACT_NAMES,
+    EXTRA_OUTPUT_NAMES,
     INPUT_NAMES,
     OUTPUT_NAMES,
     ContractError,
@@ -20,7 +21,7 @@ from data_contracts import (
     validate_output,
 )
 from ingestion.validate import SQL_RULES
-from koppelwerk.config import PROJECT_ROOT, DisclosureRules
+from koppelwerk.config import PROJECT_ROOT, DisclosureRules, UncertaintyThresholds
 
 SPEC = PROJECT_ROOT.parent / "shared" / "spec" / "interfaces.md"
 ARCHITECTURE = PROJECT_ROOT / "docs" / "architecture.md"
@@ -110,7 +111,7 @@ def test_contracts_ship_as_package_data() -> None:
     folder = contract_path("bag").parent
     assert folder == PROJECT_ROOT / "data_contracts"
     assert sorted(path.stem for path in folder.glob("*.yaml")) == sorted(CONTRACT_NAMES)
-    assert set(INPUT_NAMES) | set(OUTPUT_NAMES) == set(CONTRACT_NAMES)
+    assert set(INPUT_NAMES) | set(OUTPUT_NAMES) | set(EXTRA_OUTPUT_NAMES) == set(CONTRACT_NAMES)
     with pytest.raises(ContractError, match="unknown contract 'gas'"):
         contract_path("gas")
 
@@ -163,6 +164,11 @@ def test_disclosure_numbers_match_the_pipeline_config() -> None:
     queries = {rule.name: rule.query for rule in load_contract("sector_energy_statistics").row_rules}
     assert f"n_connections < {rules.min_connections}" in queries["published_cell_min_connections"]
     assert f"n_objects < {rules.min_dwellings}" in queries["published_dwelling_cell_min_dwellings"]
+    uncertainty = load_contract("sector_energy_uncertainty").document["description"]["customProperties"]
+    thresholds = UncertaintyThresholds()
+    assert {entry["property"]: entry["value"] for entry in uncertainty} == {
+        "uncertaintyStrict": thresholds.strict, "uncertaintyLoose": thresholds.loose,
+    }
 
 
 # --- the rules: what quarantines, and that every declared form agrees --------------------------
@@ -300,6 +306,19 @@ def _valid_outputs() -> dict[str, pl.DataFrame]:
                 "suppressed": [False, True],
             }
         ),
+        "sector_energy_uncertainty": pl.DataFrame(
+            {
+                "year": [2024, 2024],
+                "region_level": ["gemeente", "gemeente"],
+                "region_code": ["0457", "0457"],
+                "sector": ["woonfunctie", "kantoorfunctie"],
+                "product": ["ELK", "GAS"],
+                "unit": ["kWh", "m3"],
+                "volume_probabilistic": [1200.0, None],
+                "volume_low": [121000.0, None],
+                "volume_high": [124000.0, None],
+            }
+        ),
         "quarantine": pl.DataFrame(
             {
                 "source": ["connections", "connections"],
@@ -312,7 +331,7 @@ def _valid_outputs() -> dict[str, pl.DataFrame]:
     }
 
 
-@pytest.mark.parametrize("name", OUTPUT_NAMES)
+@pytest.mark.parametrize("name", OUTPUT_NAMES + EXTRA_OUTPUT_NAMES)
 def test_validate_output_accepts_the_contract_shape(name: str) -> None:
     frame = _valid_outputs()[name]
     validate_output(name, frame)
@@ -333,7 +352,7 @@ def test_validate_output_names_what_is_wrong() -> None:
         validate_output("connections", links)
 
 
-@pytest.mark.parametrize("name", OUTPUT_NAMES)
+@pytest.mark.parametrize("name", OUTPUT_NAMES + EXTRA_OUTPUT_NAMES)
 def test_output_rules_run_in_datacontract_test(name: str, tmp_path: Path) -> None:
     """Every output rule is executable: datacontract-cli passes a valid table and fails a broken one."""
     from datacontract.data_contract import DataContract

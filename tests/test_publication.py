@@ -6,6 +6,7 @@ import pytest
 from koppelwerk.config import DisclosureRules
 from linkage.normalise import normalise_bag, normalise_connections
 from publication.allocation import allocate
+from publication.cells import aggregate_cells
 from publication.statistics import sector_statistics
 
 BAG = normalise_bag(
@@ -53,7 +54,7 @@ CONNECTIONS = normalise_connections(
 LINKS = pl.DataFrame(
     {"ean": ["871000000000000011", "871000000000000012", "871000000000000012"],
      "object_id": ["0999010000000001", "0999010000000002", "0999020000000001"],
-     "allocation_share": [1.0, 0.75, 0.25]}
+     "allocation_share": [1.0, 0.75, 0.25], "method": ["exact_address", "collective", "collective"]}
 )
 RESIDUE = pl.DataFrame({"ean": ["871000000000000013"], "residue_class": ["public_lighting"]})
 CONSUMPTION = pl.DataFrame(
@@ -74,17 +75,22 @@ def test_allocation_follows_shares_and_gebruiksdoelen_and_keeps_every_kwh() -> N
     # the connection in neither links nor residue (quarantined upstream) still counts
     assert by_sector["not_in_register"] == pytest.approx(7)
     assert allocated["volume"].sum() == pytest.approx(CONSUMPTION["volume"].sum())
-    # street furniture gets the gemeente of its PC4
+    # street furniture gets the gemeente, woonplaats and postcode4 of its PC4
     lighting = allocated.filter(pl.col("sector") == "public_lighting")
-    assert lighting["gemeente_code"].to_list() == ["0999"]
+    assert lighting.select("gemeente_code", "woonplaats", "postcode4").rows() == [("0999", "Ons Dorp (0999)", "1234")]
+    assert allocated.filter(pl.col("sector") == "ligplaats")["postcode4"].to_list() == ["1234"]
 
 
 def test_cells_below_thresholds_carry_no_volume() -> None:
-    allocated = allocate(CONSUMPTION, LINKS, RESIDUE, CONNECTIONS, BAG)
-    strict = sector_statistics(allocated, DisclosureRules())
+    cells = aggregate_cells(allocate(CONSUMPTION, LINKS, RESIDUE, CONNECTIONS, BAG))
+    strict = sector_statistics(cells, DisclosureRules())
     assert strict["suppressed"].all()
-    assert strict.filter(pl.col("suppressed"))["volume"].null_count() == strict.height
-    lenient = sector_statistics(allocated, DisclosureRules(min_connections=1, min_dwellings=1, dominance_share=1.0))
+    assert strict["volume"].null_count() == strict.height
+    lenient = sector_statistics(cells, DisclosureRules(min_connections=1, min_dwellings=1, dominance_share=1.0))
     assert not lenient["suppressed"].any()
-    assert lenient["volume"].sum() == pytest.approx(CONSUMPTION["volume"].sum())
-    assert set(lenient["region_level"]) == {"gemeente"}
+    national = lenient.filter((pl.col("region_level") == "nationaal") & (pl.col("sector") == "totaal"))
+    assert national["volume"].item() == pytest.approx(CONSUMPTION["volume"].sum())
+    assert set(lenient["region_level"]) == {"nationaal", "gemeente", "woonplaats", "postcode4"}
+    # every level holds every kWh once
+    totals = lenient.filter(pl.col("sector") == "totaal").group_by("region_level").agg(pl.col("volume").sum())
+    assert totals["volume"].to_list() == pytest.approx([CONSUMPTION["volume"].sum()] * 4)

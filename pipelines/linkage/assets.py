@@ -29,6 +29,7 @@ def normalised_connections(connections: pl.DataFrame) -> pl.DataFrame:
         "links": dg.AssetOut(description="One row per (connection, object) link."),
         "residue": dg.AssetOut(description="One row per connection without a link, with its class."),
         "linkage_curve": dg.AssetOut(description="Link rate and estimated precision per probability threshold."),
+        "unresolved_candidates": dg.AssetOut(description="Best candidate of each connection left unresolved."),
     },
 )
 def link_connections(
@@ -53,6 +54,7 @@ def link_connections(
     model_path.parent.mkdir(parents=True, exist_ok=True)
     model_path.write_text(json.dumps(result.model, indent=1))
     yield dg.Output(result.curve, output_name="linkage_curve", metadata={"model": str(model_path)})
+    yield dg.Output(result.unresolved_candidates, output_name="unresolved_candidates")
 
 
 @dg.asset(group_name=GROUP, description="Connected components of objects and the connections they share.")

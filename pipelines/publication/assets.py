@@ -10,25 +10,28 @@ from data_contracts import validate_output
 from koppelwerk.errors import InputError
 from publication.allocation import allocate
 from publication.residue_summary import residue_summary as summarise_residue
+from publication.cells import aggregate_cells
 from publication.statistics import sector_statistics
+from publication.uncertainty import cell_uncertainty, links_at_threshold
 from publication.summary import run_summary, summary_html
 from pipelines.resources import KoppelwerkSettings
 
 GROUP = "publication"
 
 
-def _select_year(consumption: pl.DataFrame, year: int | None) -> pl.DataFrame:
-    """The requested year, or the latest one in the delivery."""
+def _select_years(consumption: pl.DataFrame, year: int | None) -> pl.DataFrame:
+    """The requested year, or every year in the delivery."""
     years = sorted(consumption["year"].unique().to_list())
     if not years:
         raise InputError("consumption: the delivery holds no valid rows")
-    chosen = years[-1] if year is None else year
-    if chosen not in years:
-        raise InputError(f"consumption: no rows for year {chosen} (years present: {', '.join(map(str, years))})")
-    return consumption.filter(pl.col("year") == chosen)
+    if year is None:
+        return consumption
+    if year not in years:
+        raise InputError(f"consumption: no rows for year {year} (years present: {', '.join(map(str, years))})")
+    return consumption.filter(pl.col("year") == year)
 
 
-@dg.asset(group_name=GROUP, description="Each connection's volume spread over gemeenten, sectors and objects.")
+@dg.asset(group_name=GROUP, description="Each connection's volume spread over regions, sectors and objects.")
 def allocation(
     settings: KoppelwerkSettings,
     consumption: pl.DataFrame,
@@ -37,13 +40,39 @@ def allocation(
     normalised_connections: pl.DataFrame,
     normalised_bag: pl.DataFrame,
 ) -> pl.DataFrame:
-    year_consumption = _select_year(consumption, settings.year)
-    return allocate(year_consumption, links, residue, normalised_connections, normalised_bag)
+    return allocate(_select_years(consumption, settings.year), links, residue, normalised_connections, normalised_bag)
+
+
+@dg.asset(group_name=GROUP, description="Every statistics cell before disclosure control (internal, never published).")
+def statistics_cells(allocation: pl.DataFrame) -> pl.DataFrame:
+    return aggregate_cells(allocation)
 
 
 @dg.asset(group_name=GROUP, description="Aggregated, disclosure-controlled energy use per region and sector.")
-def sector_energy_statistics(settings: KoppelwerkSettings, allocation: pl.DataFrame) -> pl.DataFrame:
-    return sector_statistics(allocation, settings.run_config().disclosure)
+def sector_energy_statistics(settings: KoppelwerkSettings, statistics_cells: pl.DataFrame) -> pl.DataFrame:
+    return sector_statistics(statistics_cells, settings.run_config().disclosure)
+
+
+@dg.asset(group_name=GROUP, description="Per published cell: volume through probabilistic links, and its range over thresholds.")
+def sector_energy_uncertainty(
+    settings: KoppelwerkSettings,
+    statistics_cells: pl.DataFrame,
+    sector_energy_statistics: pl.DataFrame,
+    consumption: pl.DataFrame,
+    links: pl.DataFrame,
+    residue: pl.DataFrame,
+    unresolved_candidates: pl.DataFrame,
+    normalised_connections: pl.DataFrame,
+    normalised_bag: pl.DataFrame,
+) -> pl.DataFrame:
+    thresholds = settings.run_config().uncertainty
+    delivered = _select_years(consumption, settings.year)
+    scenarios = [
+        aggregate_cells(allocate(delivered, *links_at_threshold(links, residue, unresolved_candidates, threshold),
+                                 normalised_connections, normalised_bag))
+        for threshold in (thresholds.strict, thresholds.loose)
+    ]
+    return cell_uncertainty(statistics_cells, sector_energy_statistics, scenarios)
 
 
 @dg.asset(group_name=GROUP, description="Residue connections and volume per class, netbeheerder and gemeente.")
@@ -62,6 +91,7 @@ def published_outputs(
     residue: pl.DataFrame,
     quarantine: pl.DataFrame,
     sector_energy_statistics: pl.DataFrame,
+    sector_energy_uncertainty: pl.DataFrame,
     allocation: pl.DataFrame,
     linkage_curve: pl.DataFrame,
     residue_summary: pl.DataFrame,
@@ -74,6 +104,7 @@ def published_outputs(
         "links": links,
         "residue": residue,
         "sector_energy_statistics": sector_energy_statistics,
+        "sector_energy_uncertainty": sector_energy_uncertainty,
         "quarantine": quarantine,
     }
     for name, frame in tables.items():

@@ -4,6 +4,7 @@
 import dagster as dg
 import polars as pl
 
+from publication.disclosure import recoverable_cells
 from pipelines.resources import KoppelwerkSettings
 
 
@@ -27,3 +28,14 @@ def allocation_conserves_volume(allocation: pl.DataFrame, consumption: pl.DataFr
     compared = delivered.join(allocated, on="unit", how="full", suffix="_allocated", coalesce=True).fill_null(0.0)
     worst = compared.select(((pl.col("volume") - pl.col("volume_allocated")).abs() / pl.col("volume").abs().clip(1.0)).max()).item()
     return dg.AssetCheckResult(passed=(worst or 0.0) < 1e-9, metadata={"max_relative_difference": float(worst or 0.0)})
+
+
+@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins={"cells": dg.AssetIn("statistics_cells")},
+                description="No suppressed volume can be recovered from published cells by any combination of sums.")
+def no_suppressed_cell_recoverable(sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame) -> dg.AssetCheckResult:
+    recovered = recoverable_cells(sector_energy_statistics, cells)
+    examples = recovered.head(5).select(pl.concat_str("region_level", "region_code", "sector", "product", separator="/"))
+    return dg.AssetCheckResult(
+        passed=recovered.height == 0,
+        metadata={"recoverable_cells": recovered.height, "examples": ", ".join(examples.to_series().to_list())},
+    )

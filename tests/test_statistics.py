@@ -1,0 +1,139 @@
+"""Sector energy statistics on a synth delivery: every kWh counted, nothing recoverable.
+
+The attacker here is written apart from `publication.disclosure`: it knows only the published
+table and the region hierarchy (a woonplaats code names its gemeente), and subtracts published
+cells from published totals until nothing more comes out.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+import pytest
+
+import linkage
+import synth
+from koppelwerk.config import PROFILES, DisclosureRules, UncertaintyThresholds
+from publication.allocation import allocate
+from publication.cells import CELL_KEYS, aggregate_cells
+from publication.disclosure import primary_suppression, recoverable_cells
+from publication.statistics import sector_statistics
+from publication.uncertainty import cell_uncertainty, links_at_threshold
+
+RULES = DisclosureRules()
+
+
+@pytest.fixture(scope="module")
+def delivery():
+    """Two gemeenten, linked as the pipeline links them."""
+    data = synth.generate(50_000, seed=8)
+    bag = linkage.normalise_bag(data.bag)
+    connections = linkage.normalise_connections(data.connections)
+    result = linkage.link(bag, connections, PROFILES["statistical"])
+    allocation = allocate(data.consumption, result.links, result.residue, connections, bag)
+    cells = aggregate_cells(allocation)
+    statistics = sector_statistics(cells, RULES)
+    thresholds = UncertaintyThresholds()
+    scenarios = [
+        aggregate_cells(allocate(
+            data.consumption, *links_at_threshold(result.links, result.residue, result.unresolved_candidates, t),
+            connections, bag,
+        ))
+        for t in (thresholds.strict, thresholds.loose)
+    ]
+    return data, allocation, statistics, cell_uncertainty(cells, statistics, scenarios)
+
+
+def _difference_attack(published: pl.DataFrame) -> dict[tuple, float]:
+    """Every suppressed cell a chain of "total minus the published rest" recovers."""
+    known = {tuple(row[:5]): row[5] for row in published.select(*CELL_KEYS, "volume").iter_rows() if row[5] is not None}
+    cells = [tuple(row) for row in published.select(CELL_KEYS).iter_rows()]
+    sums: dict[tuple, tuple[tuple, list[tuple]]] = {}
+    for cell in cells:
+        year, level, code, sector, product = cell
+        if sector != "totaal":
+            sums.setdefault(("sectors", year, level, code, product), ((year, level, code, "totaal", product), []))[1].append(cell)
+        if level in ("gemeente", "postcode4"):
+            sums.setdefault((level, year, sector, product), ((year, "nationaal", "NL", sector, product), []))[1].append(cell)
+        if level == "woonplaats" and (match := re.search(r"\((\w+)\)$", code)):
+            parent = (year, "gemeente", match.group(1), sector, product)
+            sums.setdefault(("woonplaats", year, parent), (parent, []))[1].append(cell)
+    recovered: dict[tuple, float] = {}
+    progress = True
+    while progress:
+        progress = False
+        for total, parts in sums.values():
+            members = [total, *parts]
+            unknown = [m for m in members if m not in known]
+            if len(unknown) != 1:
+                continue
+            cell = unknown[0]
+            value = sum(known[p] for p in parts if p != cell)
+            value = known[total] - value if cell != total else value
+            known[cell] = recovered[cell] = value
+            progress = True
+    return recovered
+
+
+def test_every_kwh_and_m3_is_in_the_national_total(delivery) -> None:
+    data, allocation, statistics, _ = delivery
+    national = statistics.filter((pl.col("region_level") == "nationaal") & (pl.col("sector") == "totaal"))
+    delivered = data.consumption.group_by("year", "product").agg(pl.col("volume").sum())
+    compared = national.join(delivered, on=["year", "product"], suffix="_delivered")
+    assert compared.height == delivered.height and not compared["suppressed"].any()
+    assert (compared["volume"] - compared["volume_delivered"]).abs().max() < 1e-6
+    # and at every other level the regions add up to the same total
+    for level in ("gemeente", "woonplaats", "postcode4"):
+        cells = aggregate_cells(allocation).filter((pl.col("region_level") == level) & (pl.col("sector") == "totaal"))
+        assert abs(cells["volume"].sum() - data.consumption["volume"].sum()) < 1e-3
+
+
+def test_published_cells_pass_the_primary_rules(delivery) -> None:
+    _, allocation, statistics, _ = delivery
+    cells = aggregate_cells(allocation).with_columns(primary=primary_suppression(RULES))
+    published = statistics.filter(~pl.col("suppressed")).join(cells, on=CELL_KEYS)
+    assert published.height > 100
+    assert not published["primary"].any()
+    assert (published["n_connections"] >= RULES.min_connections).all()
+    assert statistics.filter(pl.col("suppressed"))["volume"].null_count() == statistics["suppressed"].sum()
+    assert set(statistics["region_level"]) == {"nationaal", "gemeente", "woonplaats", "postcode4"}
+
+
+def test_differencing_recovers_nothing(delivery) -> None:
+    _, allocation, statistics, _ = delivery
+    assert statistics["suppressed"].sum() > 50
+    assert _difference_attack(statistics) == {}
+    assert recoverable_cells(statistics, aggregate_cells(allocation)).height == 0
+
+
+def test_without_secondary_suppression_the_attacks_succeed(delivery) -> None:
+    """The attacks are real: on primary suppression alone they recover true volumes."""
+    _, allocation, _, _ = delivery
+    cells = aggregate_cells(allocation)
+    primary_only = cells.with_columns(suppressed=primary_suppression(RULES)).with_columns(
+        volume=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("volume"))
+    )
+    truth = {tuple(row[:5]): row[5] for row in cells.select(*CELL_KEYS, "volume").iter_rows()}
+    recovered = _difference_attack(primary_only)
+    assert recovered
+    assert all(abs(value - truth[cell]) < 1e-3 for cell, value in recovered.items())
+    by_rank = recoverable_cells(primary_only, cells).join(cells.select(*CELL_KEYS, "volume"), on=CELL_KEYS)
+    assert by_rank.height >= len(recovered)
+    assert (by_rank["recovered_volume"] - by_rank["volume"]).abs().max() < 1e-3
+
+
+def test_uncertainty_brackets_the_published_volume(delivery) -> None:
+    _, _, statistics, uncertainty = delivery
+    assert uncertainty.select(CELL_KEYS).equals(statistics.select(CELL_KEYS))
+    hidden = uncertainty.filter(statistics["suppressed"])
+    assert hidden.select("volume_probabilistic", "volume_low", "volume_high").null_count().row(0) == (hidden.height,) * 3
+    published = uncertainty.filter(~statistics["suppressed"]).with_columns(
+        volume=statistics.filter(~pl.col("suppressed"))["volume"]
+    )
+    assert (published["volume_low"] <= published["volume"] + 1e-6).all()
+    assert (published["volume"] <= published["volume_high"] + 1e-6).all()
+    assert ((published["volume_probabilistic"] >= 0) & (published["volume_probabilistic"] <= published["volume"] + 1e-6)).all()
+    dwellings = published.filter((pl.col("sector") == "woonfunctie") & (pl.col("region_level") == "nationaal"))
+    assert (dwellings["volume_probabilistic"] > 0).all()  # some dwellings are linked probabilistically
+    assert (dwellings["volume_high"] > dwellings["volume_low"]).all()
