@@ -10,6 +10,7 @@ scores. The rules are chosen to catch the register's noise kinds (docs/synth.md)
 | `pc4_huisnummer` | same PC4, the same two letters in either order, same huisnummer: swapped letters |
 | `street_huisnummer_woonplaats` | a missing or mistyped postcode (a digit off changes the PC4) |
 | `street24_huisnummer` | a street cut at 24 characters (same first 24 characters) together with a postcode problem |
+| `street3_huisnummer_woonplaats` | a street typo together with a missing postcode (the first 3 letters survive most typos) |
 | `registered_bag_id` | anything else, when the register's id is right (nevenadres used, ...) |
 
 Withdrawn objects are never candidates: a stale id points at them and they must not be linked.
@@ -43,6 +44,11 @@ _RULES: list[tuple[str, list[pl.Expr], list[pl.Expr]]] = [
         [pl.col("street_key"), pl.col("huisnummer"), pl.col("woonplaats_key")],
     ),
     ("street24_huisnummer", [pl.col("street_key24"), pl.col("huisnummer")], [pl.col("street_key24"), pl.col("huisnummer")]),
+    (
+        "street3_huisnummer_woonplaats",
+        [pl.col("street_key").str.slice(0, 3), pl.col("huisnummer"), pl.col("woonplaats_key")],
+        [pl.col("street_key").str.slice(0, 3), pl.col("huisnummer"), pl.col("woonplaats_key")],
+    ),
 ]
 
 RULE_NAMES = [name for name, _, _ in _RULES]

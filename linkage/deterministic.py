@@ -127,14 +127,15 @@ def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.D
 def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """One object carries exactly the register's address (suffix equivalences included), the
     suffix cannot have been lost, and the record does not contradict it: a postcode match on
-    another street whose registered id names another live object is a typo'd postcode more often
-    than not, and goes to the model."""
+    another street whose registered id names another BAG object (even a withdrawn predecessor,
+    which stands at the true address) is a typo'd postcode more often than not, and goes to the
+    model."""
     exact = objects_at_address(connections, bag, also_on=("suffix_key",))
-    live_ids = _live(bag).select(bag_id_clean="object_id").unique().with_columns(id_live=pl.lit(True))
+    known_ids = bag.select(bag_id_clean="object_id").unique().with_columns(id_known=pl.lit(True))
     contradicted = (
         exact.join(connections.select("ean", "bag_id_clean"), on="ean")
-        .join(live_ids, on="bag_id_clean", how="left")
-        .filter(~pl.col("street_agrees") & pl.col("id_live").fill_null(False) & (pl.col("bag_id_clean") != pl.col("object_id")))
+        .join(known_ids, on="bag_id_clean", how="left")
+        .filter(~pl.col("street_agrees") & pl.col("id_known").fill_null(False) & (pl.col("bag_id_clean") != pl.col("object_id")))
         .select("ean")
     )
     unique = _unique_candidates(exact)

@@ -46,7 +46,10 @@ BAG = _bag([
     ("0878010000000006", "Lindelaan", 5, None, None, "6567AB", "0878100000000002"),
     ("0878010000000011", "Kerkstraat", 11, None, None, "6567AC", "0878100000000003"),
     ("0878010000000021", "Ijzerweg", 11, None, None, "6667AC", "0878100000000004"),
-])
+    ("0878010000000010", "Kerkstraat", 11, None, None, "6567AC", "0878100000000003"),  # withdrawn predecessor
+]).with_columns(
+    status=pl.when(pl.col("object_id") == "0878010000000010").then(pl.lit("Verblijfsobject ingetrokken")).otherwise("status")
+)
 
 
 def _linked(links: pl.DataFrame) -> dict[str, str]:
@@ -96,5 +99,6 @@ def test_a_postcode_typo_onto_another_street_contradicted_by_the_id_is_not_exact
     register = _register([
         ("871687000000000009", "Kerkstraat", 11, None, "6667AC", "0878010000000011"),
         ("871687000000000010", "Kerkstrat", 11, None, "6567AC", None),  # a street typo alone is no contradiction
+        ("871687000000000011", "Kerkstraat", 11, None, "6667AC", "0878010000000010"),  # a stale id still points home
     ])
     assert _linked(exact_address_pass(register, BAG)) == {"871687000000000010": "0878010000000011"}
