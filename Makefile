@@ -7,10 +7,14 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 export DAGSTER_HOME ?= $(CURDIR)/.dagster
 
+# The analyst report is checked in a real headless browser: Debian's Chromium and ChromeDriver.
+CHROMEDRIVER := /usr/bin/chromedriver
+SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
 SAMPLE_ARGS := --bag sample/bag.parquet --connections sample/connections.csv \
                --consumption sample/consumption.parquet
 
-.PHONY: setup run test sample dev lock clean
+.PHONY: setup browser run test sample dev lock clean
 
 setup: $(INSTALLED)
 
@@ -21,10 +25,16 @@ $(INSTALLED): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --no-deps -e .
 	touch $@
 
+browser: $(CHROMEDRIVER)
+
+$(CHROMEDRIVER):
+	$(SUDO) apt-get update -qq
+	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
+
 run: setup
 	$(BIN)/koppelwerk run $(SAMPLE_ARGS) --out out/sample
 
-test: setup
+test: setup browser
 	$(BIN)/python -m pytest
 
 # Regenerate the bundled sample (tests check it still equals what synth makes for this seed).

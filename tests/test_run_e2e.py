@@ -106,6 +106,12 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
     assert 0 < shares["kWh"] < 0.2
     assert "residue by netbeheerder" in (out / "run_summary.html").read_text()
 
+    # the analyst report; a second run of the same delivery keeps the first's figures and finds no change
+    assert "This is the first run in this output folder" in (out / "analyst_report.html").read_text()
+    assert _run(delivery, out) == 0
+    assert (out / "previous" / "sector_energy_statistics.parquet").exists()
+    assert "no published figure changed" in (out / "analyst_report.html").read_text()
+
 
 def test_missing_required_column_stops_with_one_line(delivery: Path, tmp_path: Path, dagster_home: Path,
                                                      capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,6 +2,7 @@
 
 
 import json
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -9,6 +10,7 @@ import polars as pl
 from data_contracts import validate_output
 from koppelwerk.errors import InputError
 from publication.allocation import allocate
+from publication.report import ReportInputs, analyst_report
 from publication.residue_summary import residue_summary as summarise_residue
 from publication.cells import aggregate_cells
 from publication.statistics import sector_statistics
@@ -80,9 +82,21 @@ def residue_summary(residue: pl.DataFrame, normalised_connections: pl.DataFrame,
     return summarise_residue(residue, normalised_connections, allocation)
 
 
+def _keep_previous(out_dir: Path) -> pl.DataFrame | None:
+    """Move the previous run's published statistics to `previous/` and return them, so the
+    report can say what changed (None on a first run)."""
+    current = out_dir / "sector_energy_statistics.parquet"
+    if not current.exists():
+        return None
+    kept = out_dir / "previous" / current.name
+    kept.parent.mkdir(exist_ok=True)
+    current.replace(kept)
+    return pl.read_parquet(kept)
+
+
 @dg.asset(
     group_name=GROUP,
-    description="Writes the spec's output tables, the quarantine and the run summary to the output folder.",
+    description="Writes the output tables, the quarantine, the run summary and the analyst report to the output folder.",
 )
 def published_outputs(
     context: dg.AssetExecutionContext,
@@ -98,8 +112,10 @@ def published_outputs(
     connections: pl.DataFrame,
     connections_quarantine: pl.DataFrame,
 ) -> None:
-    out_dir = settings.run_config().out_dir
+    config = settings.run_config()
+    out_dir = config.out_dir
     out_dir.mkdir(parents=True, exist_ok=True)
+    previous = _keep_previous(out_dir)
     tables = {
         "links": links,
         "residue": residue,
@@ -116,6 +132,11 @@ def published_outputs(
     summary = run_summary(n_read, links, residue, quarantine, sector_energy_statistics, allocation, residue_summary)
     (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
     (out_dir / "run_summary.html").write_text(summary_html(summary))
+    report = ReportInputs(
+        statistics=sector_energy_statistics, uncertainty=sector_energy_uncertainty, curve=linkage_curve,
+        profile_threshold=config.use_profile.min_match_probability, previous=previous,
+    )
+    (out_dir / "analyst_report.html").write_text(analyst_report(report), encoding="utf-8")
     context.add_output_metadata(
         {"out_dir": str(out_dir), **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}}
     )

@@ -1,0 +1,119 @@
+"""The analyst report: built from published figures only, and rendered in a real headless browser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+import linkage
+import synth
+from koppelwerk.config import PROFILES, DisclosureRules
+from publication.allocation import allocate
+from publication.cells import aggregate_cells
+from publication.report import ReportInputs, analyst_report, changes_since, sector_shares
+from publication.statistics import sector_statistics
+from publication.uncertainty import cell_uncertainty, links_at_threshold
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+
+
+@pytest.fixture(scope="module")
+def built() -> tuple[ReportInputs, pl.DataFrame]:
+    """The report's inputs, and the cells before disclosure control (what must not leak)."""
+    data = synth.generate(50_000, seed=12)  # two gemeenten
+    bag = linkage.normalise_bag(data.bag)
+    connections = linkage.normalise_connections(data.connections)
+    profile = PROFILES["statistical"]
+    result = linkage.link(bag, connections, profile)
+    cells = aggregate_cells(allocate(data.consumption, result.links, result.residue, connections, bag))
+    statistics = sector_statistics(cells, DisclosureRules())
+    strict = aggregate_cells(allocate(
+        data.consumption, *links_at_threshold(result.links, result.residue, result.unresolved_candidates, 0.99),
+        connections, bag,
+    ))
+    # the previous run: one published gemeente cell 10 % lower
+    first = statistics.filter((pl.col("region_level") == "gemeente") & ~pl.col("suppressed")).head(1)
+    previous = statistics.join(first.select("region_code", "sector", "product", marked=pl.lit(True)),
+                               on=["region_code", "sector", "product"], how="left").with_columns(
+        volume=pl.when(pl.col("marked") & (pl.col("region_level") == "gemeente")).then(pl.col("volume") * 0.9)
+        .otherwise(pl.col("volume"))
+    ).drop("marked")
+    report = ReportInputs(statistics=statistics, uncertainty=cell_uncertainty(cells, statistics, [strict]),
+                          curve=result.curve, profile_threshold=profile.min_match_probability, previous=previous)
+    return report, cells
+
+
+@pytest.fixture(scope="module")
+def inputs(built: tuple[ReportInputs, pl.DataFrame]) -> ReportInputs:
+    return built[0]
+
+
+def test_sector_shares_add_up_to_the_published_total(inputs: ReportInputs) -> None:
+    shares = sector_shares(inputs.statistics, "ELK")
+    assert shares.height > 0
+    sums = shares.group_by("year", "region_code").agg(pl.col("share").sum())
+    assert (sums["share"] - 1.0).abs().max() < 1e-9
+
+
+def test_changes_name_the_cell_that_moved(inputs: ReportInputs) -> None:
+    changes = changes_since(inputs.previous, inputs.statistics)
+    assert changes is not None
+    moved = changes.filter(pl.col("change") == "volume changed")
+    assert moved.height == 1 and moved["relative"].item() == pytest.approx(1 / 0.9 - 1)
+    assert changes_since(None, inputs.statistics) is None
+
+
+def test_the_report_shows_no_suppressed_volume(built: tuple[ReportInputs, pl.DataFrame]) -> None:
+    inputs, cells = built
+    page = analyst_report(inputs)
+    keys = ["year", "region_level", "region_code", "sector", "product"]
+    hidden = cells.join(inputs.statistics.filter(pl.col("suppressed")).select(keys), on=keys)
+    secrets = {f"{volume:,.0f}" for volume in hidden["volume"] if volume >= 1000}
+    assert len(secrets) > 20
+    # as a number of its own: "7,177" inside an SVG coordinate pair "578.7,177.1" is no leak
+    assert [secret for secret in secrets if re.search(rf"(?<![\d.,]){re.escape(secret)}(?![\d.,])", page)] == []
+    assert "<script" not in page and "http" not in page
+
+
+@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="make test installs Chromium")
+def test_the_report_renders_in_headless_chromium(inputs: ReportInputs, tmp_path: Path) -> None:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+
+    page = tmp_path / "analyst_report.html"
+    page.write_text(analyst_report(inputs), encoding="utf-8")
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1000"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
+    try:
+        driver.get(page.as_uri())
+        assert driver.title == "koppelwerk: energy use per sector"
+        headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
+        assert headings == [
+            "Sector breakdown per gemeente", "Energy outside the BAG",
+            "How many connections link, and how good the links are", "Where the linkage decides the figure",
+            "What changed since the previous run",
+        ]
+        charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
+        assert len(charts) >= 4
+        for chart in charts:
+            size = chart.size
+            assert size["width"] > 200 and size["height"] > 40, chart.get_attribute("aria-label")
+        bars = driver.find_elements(By.CSS_SELECTOR, "svg.chart rect")
+        assert sum(1 for bar in bars if bar.size["width"] > 0) > 10
+        assert len(driver.find_elements(By.CSS_SELECTOR, "svg.chart circle")) == inputs.curve.height
+        problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+        assert problems == []
+        assert "1 cells volume changed" in driver.find_element(By.TAG_NAME, "body").text
+    finally:
+        driver.quit()
