@@ -19,29 +19,54 @@ LEVELS = {NATIONAL: None, "gemeente": "gemeente_code", "woonplaats": "woonplaats
 CELL_KEYS = ["year", "region_level", "region_code", "sector", "product"]
 
 
-def _at_level(allocation: pl.DataFrame, level: str) -> pl.DataFrame:
-    """The allocation rows with `region_level`, `region_code` and `parent_code` (the gemeente of
-    a woonplaats, the nation of a gemeente or postcode4) for one level."""
+def _cells_at(rows: pl.DataFrame, level: str, by_sector: bool) -> pl.DataFrame:
+    """The cells of one region level, per sector or (`by_sector` false) for the sector totaal."""
     column = LEVELS[level]
-    code = pl.lit(NATIONAL_CODE) if column is None else pl.col(column)
+    region = [column] if column else []
+    if level == "woonplaats":
+        region.append("gemeente_code")  # its parent; one gemeente per woonplaats, so no extra cells
+    keys = ["year", "product", "unit", *(["sector"] if by_sector else []), *region]
+    per_connection = rows.group_by([*keys, "ean_code"]).agg(pl.col("volume").sum(), pl.col("probabilistic").sum())
+    cells = per_connection.group_by(keys).agg(
+        volume=pl.col("volume").sum(),
+        n_connections=pl.len().cast(pl.Int64),
+        volume_probabilistic=pl.col("probabilistic").sum(),
+        max_connection_volume=pl.col("volume").max(),
+    )
+    objects = rows.drop_nulls("object_code").group_by(keys).agg(n_objects=pl.col("object_code").n_unique().cast(pl.Int64))
     parent = pl.col("gemeente_code") if level == "woonplaats" else pl.lit(None if column is None else NATIONAL_CODE)
-    return allocation.with_columns(region_level=pl.lit(level), region_code=code, parent_code=parent.cast(pl.String))
+    return cells.join(objects, on=keys, how="left", nulls_equal=True).select(
+        "year",
+        region_level=pl.lit(level),
+        region_code=pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String),
+        sector=pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR),
+        product=pl.col("product").cast(pl.String),
+        unit=pl.col("unit").cast(pl.String),
+        parent_code=parent.cast(pl.String),
+        volume="volume",
+        n_connections="n_connections",
+        n_objects=pl.col("n_objects").fill_null(0),
+        volume_probabilistic="volume_probabilistic",
+        max_connection_volume="max_connection_volume",
+    )
 
 
 def aggregate_cells(allocation: pl.DataFrame) -> pl.DataFrame:
     """Every cell, unsuppressed: `CELL_KEYS`, `unit`, `parent_code`, `volume`, `n_connections`,
-    `n_objects`, `max_connection_volume` and `volume_probabilistic`."""
-    by_level = pl.concat([_at_level(allocation, level) for level in LEVELS])
-    rows = pl.concat([by_level, by_level.with_columns(sector=pl.lit(TOTAL_SECTOR))])
-    keys = [*CELL_KEYS, "unit", "parent_code"]
-    largest = (
-        rows.group_by([*keys, "ean"]).agg(pl.col("volume").sum())
-        .group_by(keys).agg(max_connection_volume=pl.col("volume").max())
+    `n_objects`, `volume_probabilistic` and `max_connection_volume`.
+
+    Connections and objects are counted by integer codes and the region and sector columns are
+    categorical: a national allocation has tens of millions of rows, and eight passes over it
+    (four levels, per sector and totaal) must not group on 18-digit strings."""
+    categorical = ["product", "unit", "sector", "gemeente_code", "woonplaats", "postcode4"]
+    rows = allocation.select(
+        "year",
+        *[pl.col(c).cast(pl.Categorical) for c in categorical],
+        "volume",
+        ean_code=pl.col("ean").rank("dense").cast(pl.UInt32),
+        object_code=pl.col("object_id").rank("dense").cast(pl.UInt32),
+        probabilistic=pl.when(pl.col("method") == "probabilistic").then(pl.col("volume")).otherwise(0.0),
     )
-    cells = rows.group_by(keys).agg(
-        volume=pl.col("volume").sum(),
-        n_connections=pl.col("ean").n_unique().cast(pl.Int64),
-        n_objects=pl.col("object_id").drop_nulls().n_unique().cast(pl.Int64),
-        volume_probabilistic=pl.col("volume").filter(pl.col("method") == "probabilistic").sum(),
-    )
-    return cells.join(largest, on=keys, how="left", nulls_equal=True).sort(CELL_KEYS)
+    cells = [_cells_at(rows, level, by_sector) for level in LEVELS for by_sector in (True, False)]
+    return pl.concat(cells).select(*CELL_KEYS, "unit", "parent_code", "volume", "n_connections", "n_objects",
+                                   "volume_probabilistic", "max_connection_volume").sort(CELL_KEYS)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
+import polars as pl
 import pytest
 
-from koppelwerk.config import PROJECT_ROOT
+import linkage
+import synth
+from koppelwerk.config import PROFILES, PROJECT_ROOT
 
 SHARED = PROJECT_ROOT.parent / "shared"
 LVBAG_DIR = SHARED / "data" / "lvbag"
@@ -25,3 +29,20 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     home = tmp_path / "dagster_home"
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
+
+
+@dataclass(frozen=True)
+class LinkedDelivery:
+    """A synth delivery, normalised and linked as the pipeline links it."""
+
+    data: synth.SynthDataset
+    bag: pl.DataFrame
+    connections: pl.DataFrame
+    result: linkage.LinkageResult
+
+
+def link_synth(objects: int, seed: int, noise: synth.NoiseConfig | None = None) -> LinkedDelivery:
+    data = synth.generate(objects, seed=seed, noise=noise or synth.NoiseConfig())
+    bag = linkage.normalise_bag(data.bag)
+    connections = linkage.normalise_connections(data.connections)
+    return LinkedDelivery(data, bag, connections, linkage.link(bag, connections, PROFILES["statistical"]))

@@ -8,8 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-import linkage
-import synth
+from conftest import link_synth
 from koppelwerk.config import PROFILES, DisclosureRules
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
@@ -24,11 +23,9 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 @pytest.fixture(scope="module")
 def built() -> tuple[ReportInputs, pl.DataFrame]:
     """The report's inputs, and the cells before disclosure control (what must not leak)."""
-    data = synth.generate(50_000, seed=12)  # two gemeenten
-    bag = linkage.normalise_bag(data.bag)
-    connections = linkage.normalise_connections(data.connections)
+    linked = link_synth(50_000, seed=12)  # two gemeenten
+    data, bag, connections, result = linked.data, linked.bag, linked.connections, linked.result
     profile = PROFILES["statistical"]
-    result = linkage.link(bag, connections, profile)
     cells = aggregate_cells(allocate(data.consumption, result.links, result.residue, connections, bag))
     statistics = sector_statistics(cells, DisclosureRules())
     strict = aggregate_cells(allocate(

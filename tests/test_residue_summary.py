@@ -5,20 +5,16 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-import linkage
-import synth
-from koppelwerk.config import PROFILES
+from conftest import link_synth
 from publication.allocation import allocate
 from publication.residue_summary import residue_rollups, residue_summary
 
 
 @pytest.fixture(scope="module")
 def summarised():
-    data = synth.generate(6000, seed=31)
-    bag = linkage.normalise_bag(data.bag)
-    connections = linkage.normalise_connections(data.connections)
-    result = linkage.link(bag, connections, PROFILES["statistical"])
-    allocation = allocate(data.consumption, result.links, result.residue, connections, bag)
+    linked = link_synth(6000, seed=31)
+    result, connections = linked.result, linked.connections
+    allocation = allocate(linked.data.consumption, result.links, result.residue, connections, linked.bag)
     return result.residue, allocation, residue_summary(result.residue, connections, allocation)
 
 

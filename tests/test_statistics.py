@@ -12,9 +12,8 @@ import re
 import polars as pl
 import pytest
 
-import linkage
-import synth
-from koppelwerk.config import PROFILES, DisclosureRules, UncertaintyThresholds
+from conftest import link_synth
+from koppelwerk.config import DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, aggregate_cells
 from publication.disclosure import primary_suppression, recoverable_cells
@@ -27,10 +26,8 @@ RULES = DisclosureRules()
 @pytest.fixture(scope="module")
 def delivery():
     """Two gemeenten, linked as the pipeline links them."""
-    data = synth.generate(50_000, seed=8)
-    bag = linkage.normalise_bag(data.bag)
-    connections = linkage.normalise_connections(data.connections)
-    result = linkage.link(bag, connections, PROFILES["statistical"])
+    linked = link_synth(50_000, seed=8)
+    data, bag, connections, result = linked.data, linked.bag, linked.connections, linked.result
     allocation = allocate(data.consumption, result.links, result.residue, connections, bag)
     cells = aggregate_cells(allocation)
     statistics = sector_statistics(cells, RULES)
