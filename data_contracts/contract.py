@@ -9,7 +9,7 @@ does not need datacontract-cli (a development tool) at run time.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from typing import Any, Literal
@@ -34,7 +34,8 @@ LOGICAL_DTYPES: dict[str, pl.DataType] = {
     "boolean": pl.Boolean(),
 }
 
-RuleMetric = Literal["nullValues", "invalidValues", "duplicateValues", "sql"]
+RuleMetric = Literal["nullValues", "invalidValues", "duplicateValues", "sql", "custom"]
+PROFILE_NAMES = ("statistical", "operational")
 _LIBRARY_METRICS = ("nullValues", "invalidValues", "duplicateValues")
 
 
@@ -71,6 +72,10 @@ class RowRule:
     run by `datacontract test`. `column` is None for a rule declared on the table rather than a
     property; `key_columns` are the columns a duplicateValues rule treats as one key.
     `quarantine` says whether a breaking input row is rejected, or only flagged and kept.
+    `blocking` whether missing the rule's threshold stops the run (the rule guards the
+    statistics) or only warns (a reuse demand on the source holder); `thresholds` the share of
+    rows that must pass it, per use profile. A "custom" rule is evaluated across deliveries by
+    the pipeline (`implementation` names the function).
     """
 
     name: str
@@ -82,6 +87,12 @@ class RowRule:
     pattern: str | None = None
     key_columns: tuple[str, ...] = ()
     query: str | None = None
+    blocking: bool = False
+    thresholds: Mapping[str, float] = field(default_factory=dict)
+    implementation: str | None = None
+
+    def threshold(self, profile: str) -> float:
+        return self.thresholds[profile]
 
 
 @dataclass(frozen=True)
@@ -94,6 +105,22 @@ class Contract:
     columns: tuple[Column, ...]
     row_rules: tuple[RowRule, ...]
     record_id_columns: tuple[str, ...]
+    type_rule_blocking: bool = True
+    type_rule_thresholds: Mapping[str, float] = field(default_factory=dict)
+
+    def rule(self, name: str) -> RowRule:
+        for rule in self.row_rules:
+            if rule.name == name:
+                return rule
+        raise KeyError(f"{self.name} contract has no rule {name!r}")
+
+    def blocking(self, rule: str) -> bool:
+        """Whether missing `rule`'s threshold stops the run; parse failures (`type_*`) included."""
+        return self.type_rule_blocking if rule.startswith("type_") else self.rule(rule).blocking
+
+    def threshold(self, rule: str, profile: str) -> float:
+        """Share of a delivery's rows that must pass `rule` under `profile`."""
+        return self.type_rule_thresholds[profile] if rule.startswith("type_") else self.rule(rule).threshold(profile)
 
     @property
     def column_names(self) -> list[str]:
@@ -136,7 +163,19 @@ def load_contract(name: str) -> Contract:
     record_id = tuple(_custom(schema_object, "recordId") or ())
     if not set(record_id) <= set(names):
         raise ContractError(f"{path}: recordId names undeclared columns {sorted(set(record_id) - set(names))}")
-    return Contract(name, path, document, columns, tuple(rules), record_id)
+    type_rules = _custom(schema_object, "typeRules") or {}
+    if is_input:
+        _check_thresholds(path, "typeRules", type_rules.get("thresholds"))
+    return Contract(name, path, document, columns, tuple(rules), record_id,
+                    type_rule_blocking=bool(type_rules.get("blocking", True)),
+                    type_rule_thresholds=dict(type_rules.get("thresholds") or {}))
+
+
+def _check_thresholds(path: Path, owner: str, thresholds: Any) -> None:
+    if not isinstance(thresholds, Mapping) or set(thresholds) != set(PROFILE_NAMES) or not all(
+        isinstance(v, (int, float)) and 0 <= v <= 1 for v in thresholds.values()
+    ):
+        raise ContractError(f"{path}: {owner} needs thresholds for {', '.join(PROFILE_NAMES)}, each a share in [0, 1]")
 
 
 def _custom(node: Mapping[str, Any], key: str) -> Any:
@@ -171,14 +210,20 @@ def _rule(path: Path, quality: Mapping[str, Any], column: str | None, is_input: 
     name = quality.get("name")
     if not name:
         raise ContractError(f"{path}: a quality rule on {column or 'the table'} has no name")
-    metric = "sql" if quality.get("type") == "sql" else quality.get("metric")
-    if metric not in (*_LIBRARY_METRICS, "sql"):
-        raise ContractError(f"{path}: rule {name!r} uses {metric!r}; row rules are sql or {_LIBRARY_METRICS}")
+    metric = quality.get("type") if quality.get("type") in ("sql", "custom") else quality.get("metric")
+    if metric not in (*_LIBRARY_METRICS, "sql", "custom"):
+        raise ContractError(f"{path}: rule {name!r} uses {metric!r}; row rules are sql, custom or {_LIBRARY_METRICS}")
     if quality.get("mustBe") != 0:
         raise ContractError(f"{path}: rule {name!r} must count breaking rows with mustBe: 0")
     quarantine = _custom(quality, "quarantine")
     if is_input and not isinstance(quarantine, bool):
         raise ContractError(f"{path}: input rule {name!r} needs customProperty quarantine: true|false")
+    blocking = _custom(quality, "blocking")
+    thresholds = _custom(quality, "thresholds")
+    if is_input:
+        if not isinstance(blocking, bool):
+            raise ContractError(f"{path}: input rule {name!r} needs customProperty blocking: true|false")
+        _check_thresholds(path, f"rule {name!r}", thresholds)
     arguments = quality.get("arguments") or {}
     valid_values = arguments.get("validValues")
     keys = arguments.get("properties") or ([column] if column else [])
@@ -192,6 +237,9 @@ def _rule(path: Path, quality: Mapping[str, Any], column: str | None, is_input: 
         pattern=arguments.get("pattern"),
         key_columns=tuple(keys) if metric == "duplicateValues" else (),
         query=quality.get("query"),
+        blocking=bool(blocking),
+        thresholds=dict(thresholds or {}),
+        implementation=quality.get("implementation"),
     )
 
 
@@ -211,5 +259,7 @@ def _check_rules(path: Path, rules: list[RowRule], columns: set[str]) -> None:
             raise ContractError(f"{path}: table rule {rule.name!r} needs arguments.properties")
         if rule.metric == "sql" and not rule.query:
             raise ContractError(f"{path}: sql rule {rule.name!r} has no query")
+        if rule.metric == "custom" and (not rule.implementation or rule.quarantine):
+            raise ContractError(f"{path}: custom rule {rule.name!r} needs an implementation and cannot quarantine")
         if not set(rule.key_columns) <= columns:
             raise ContractError(f"{path}: rule {rule.name!r} names undeclared columns")

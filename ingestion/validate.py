@@ -12,7 +12,7 @@ goes on, and breaks of flag rules are only counted.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -34,6 +34,11 @@ _DECIMAL_COMMA = r"^[+-]?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,[0-9]+)?$"
 _TYPE_NAMES = {pl.Int64(): "an integer", pl.Float64(): "a number", pl.Boolean(): "a boolean"}
 
 
+# The column that names a delivery's source holder: the grid operator of a connection, the
+# gemeente of a BAG object. Consumption rows belong to the holder of their connection.
+HOLDER_COLUMNS: dict[str, str | None] = {"connections": "netbeheerder", "bag": "gemeente_code", "consumption": None}
+
+
 @dataclass
 class IngestResult:
     """One delivery after validation.
@@ -41,16 +46,26 @@ class IngestResult:
     `frame` holds the contract's columns and dtypes and only the rows that passed every
     quarantine rule; `quarantine` has one row per rejected row and broken rule (the quarantine
     contract's shape). `dropped_columns` are the delivery's undeclared columns as they were
-    named there. `flagged` counts, per flag rule (`quarantine: false`), the rows in `frame` that
-    break it, for the source holder's report.
+    named there. `rule_results` has one row per row read (quarantined ones included):
+    `row_number`, `record_id`, `holder` (see `HOLDER_COLUMNS`; null where the delivery names
+    none) and, per rule evaluated here, a boolean column named after the rule: true where the
+    row passes it. Custom (cross-delivery) rules are evaluated later, by `quality.demands`.
     """
 
+    kind: str
     frame: pl.DataFrame
     quarantine: pl.DataFrame
     dropped_columns: list[str]
     source_path: Path
     n_rows_read: int
-    flagged: dict[str, int] = field(default_factory=dict)
+    rule_results: pl.DataFrame
+
+    @property
+    def flagged(self) -> dict[str, int]:
+        """Per flag rule (`quarantine: false`), the kept rows that break it."""
+        kept = self.rule_results.join(self.quarantine.select("row_number").unique(), on="row_number", how="anti")
+        names = [rule.name for rule in load_contract(self.kind).row_rules if not rule.quarantine and rule.name in kept.columns]
+        return {name: int((~kept[name]).sum()) for name in names}
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,13 @@ SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
         pl.col("unit") != pl.col("product").replace_strict(_PRODUCT_UNITS, default=None, return_dtype=pl.String),
         pl.format("unit = '{}' does not belong to product '{}'", pl.col("unit"), pl.col("product")),
     ),
+    "address_or_description_present": lambda: (
+        ~(
+            (pl.col("huisnummer").is_not_null() & (pl.col("postcode").is_not_null() | pl.col("straatnaam").is_not_null()))
+            | pl.col("locatieomschrijving").is_not_null()
+        ),
+        pl.lit("no huisnummer with a postcode or street, and no locatieomschrijving"),
+    ),
     "volume_non_negative": lambda: (
         pl.col("volume") < 0,
         pl.format("volume = {} is negative", _value("volume")),
@@ -131,7 +153,7 @@ def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> Ingest
     work = raw.select(parsed).with_columns(_canonical_enum(column) for column in contract.columns if column.enum)
 
     findings = [_type_finding(column) for column in contract.columns if column.dtype != pl.String()]
-    findings += [_rule_finding(contract, rule) for rule in contract.row_rules]
+    findings += [_rule_finding(contract, rule) for rule in contract.row_rules if rule.metric != "custom"]
     work = work.with_columns(
         *(finding.breaks.fill_null(False).alias(_mask(finding.rule)) for finding in findings),
         *(helper for finding in findings for helper in finding.helpers),
@@ -155,16 +177,21 @@ def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> Ingest
     ]
     quarantine_frame = pl.concat([pl.DataFrame(schema=quarantine_schema), *pieces]).sort("row_number", maintain_order=True)
 
-    kept = work.filter(~rejected)
-    flag_names = [finding.rule for finding in findings if not finding.quarantine]
-    counts = kept.select(pl.col(_mask(name)).sum() for name in flag_names).row(0) if flag_names else ()
+    holder = HOLDER_COLUMNS[kind]
+    rule_results = work.select(
+        row_number=pl.col(ROW),
+        record_id=record_id,
+        holder=pl.col(holder).cast(pl.String) if holder else pl.lit(None, dtype=pl.String),
+        *(~pl.col(_mask(finding.rule)).alias(finding.rule) for finding in findings),
+    )
     return IngestResult(
-        frame=kept.select(contract.column_names),
+        kind=kind,
+        frame=work.filter(~rejected).select(contract.column_names),
         quarantine=quarantine_frame,
         dropped_columns=dropped,
         source_path=source_path,
         n_rows_read=raw.height,
-        flagged=dict(zip(flag_names, counts, strict=True)),
+        rule_results=rule_results,
     )
 
 

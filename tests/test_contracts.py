@@ -239,6 +239,15 @@ SQL_RULE_CASES: dict[str, pl.DataFrame] = {
     "unit_matches_product": pl.DataFrame(
         {"product": ["ELK", "ELK", "GAS", "GAS", "XYZ", None], "unit": ["kWh", "m3", "m3", "kWh", "kWh", "kWh"]}
     ),
+    "address_or_description_present": pl.DataFrame(
+        {
+            "huisnummer": [12, 12, None, 7, None],
+            "postcode": ["1234AB", None, "1234AB", None, None],
+            "straatnaam": [None, "Dorpsstraat", None, None, None],
+            "locatieomschrijving": [None, None, None, None, "OV mast"],
+        },
+        schema_overrides={"huisnummer": pl.Int64, "postcode": pl.String, "straatnaam": pl.String},
+    ),
     "object_type_matches_id": pl.DataFrame(
         {
             "object_id": ["0457010000000001", "0457020000000001", "0457030000000001", "0457010000000002", None],

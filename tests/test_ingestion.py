@@ -121,8 +121,14 @@ def test_connections_csv_cp1252_semicolon(connections_cp1252: Path) -> None:
     assert (blank["straatnaam"], blank["huisnummertoevoeging"], blank["huisnummer"]) == (None, None, 7)
     assert result.flagged == {
         "netbeheerder_required": 0, "huisnummer_range": 1, "postcode_format": 1, "bag_id_format": 0,
-        "fysieke_status_known": 1,
+        "bag_id_filled": 4, "fysieke_status_known": 1, "address_or_description_present": 1,
     }
+    # per row and rule, quarantined rows included, with the netbeheerder as holder
+    results = result.rule_results
+    assert results.height == result.n_rows_read and results["holder"].null_count() < results.height
+    assert not results.filter(pl.col("row_number").is_in(result.quarantine["row_number"].implode()))[
+        [r for r in results.columns if r.startswith("ean_") or r.startswith("product_") or r.startswith("type_")]
+    ].select(pl.all_horizontal(pl.all())).to_series().all()
 
 
 def test_quarantine_rows_say_what_is_wrong(connections_cp1252: Path) -> None:
