@@ -9,7 +9,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from koppelwerk.config import PROFILES, PROJECT_ROOT, RunConfig
 from koppelwerk.errors import KoppelwerkError
@@ -62,6 +62,12 @@ def dagster_instance():
     return DagsterInstance.from_config(str(home))
 
 
+def _check_text(evaluation: Any) -> str:
+    """A failed check's name, with its one-line summary where it has one."""
+    summary = evaluation.metadata.get("summary")
+    return f"{evaluation.check_name} ({summary.value})" if summary is not None else evaluation.check_name
+
+
 def _run(args: argparse.Namespace) -> int:
     from dagster import DagsterExecutionStepExecutionError
 
@@ -85,13 +91,14 @@ def _run(args: argparse.Namespace) -> int:
         if isinstance(cause, KoppelwerkError):
             raise cause
         raise KoppelwerkError(f"step '{error.step_key}' failed: {type(cause).__name__}: {cause}") from error
-    failed_checks = [
-        evaluation.check_name
-        for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
-    ]
-    if failed_checks:
-        raise KoppelwerkError(f"asset checks failed: {', '.join(failed_checks)} (run {result.run_id})")
+    from dagster import AssetCheckSeverity
+
+    failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
+    blocking = [evaluation for evaluation in failed if evaluation.severity == AssetCheckSeverity.ERROR]
+    if blocking:
+        raise KoppelwerkError("asset checks failed: " + "; ".join(_check_text(e) for e in blocking) + f" (run {result.run_id})")
+    for warning in failed:
+        print(f"koppelwerk: warning: {_check_text(warning)}", file=sys.stderr)
     summary = json.loads((config.out_dir / "run_summary.json").read_text())
     print(f"\nkoppelwerk run {result.run_id} succeeded")
     for key in ("connections_read", "connections_linked", "connections_in_residue", "connections_quarantined",

@@ -14,6 +14,8 @@ from pipelines.linkage import assets as linkage_assets
 from pipelines.linkage import checks as linkage_checks
 from pipelines.publication import assets as publication_assets
 from pipelines.publication import checks as publication_checks
+from pipelines.quality import assets as quality_assets
+from pipelines.quality import checks as quality_checks
 from pipelines.jobs import koppelwerk_job
 from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
 from pipelines.schedules import weekly_linkage
@@ -22,8 +24,8 @@ from pipelines.schedules import weekly_linkage
 def build_definitions(config: RunConfig = RunConfig()) -> dg.Definitions:
     settings = KoppelwerkSettings.from_config(config)
     return dg.Definitions(
-        assets=dg.load_assets_from_modules([ingestion_assets, linkage_assets, publication_assets]),
-        asset_checks=dg.load_asset_checks_from_modules([linkage_checks, publication_checks]),
+        assets=dg.load_assets_from_modules([ingestion_assets, linkage_assets, publication_assets, quality_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([linkage_checks, publication_checks, quality_checks]),
         jobs=[koppelwerk_job],
         schedules=[weekly_linkage],
         resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},

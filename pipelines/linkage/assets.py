@@ -13,12 +13,14 @@ from pipelines.resources import KoppelwerkSettings
 GROUP = "linkage"
 
 
-@dg.asset(group_name=GROUP, description="BAG rows with comparison keys.")
+# Linkage starts only once the deliveries passed their blocking contract rules (pipelines.quality).
+@dg.asset(group_name=GROUP, description="BAG rows with comparison keys.", deps=["delivery_validation"])
 def normalised_bag(bag: pl.DataFrame) -> pl.DataFrame:
     return linkage.normalise_bag(bag)
 
 
-@dg.asset(group_name=GROUP, description="Register rows with comparison keys and operation status.")
+@dg.asset(group_name=GROUP, description="Register rows with comparison keys and operation status.",
+          deps=["delivery_validation"])
 def normalised_connections(connections: pl.DataFrame) -> pl.DataFrame:
     return linkage.normalise_connections(connections)
 

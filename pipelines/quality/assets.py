@@ -1,0 +1,43 @@
+"""The deliveries' quality: contract rules as Great Expectations suites, results kept per run."""
+
+
+import json
+
+import dagster as dg
+import polars as pl
+
+from quality.demands import with_demands
+from quality.expectations import validate_deliveries
+from pipelines.resources import KoppelwerkSettings
+
+GROUP = "quality"
+KINDS = ("bag", "connections", "consumption")
+
+
+def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Per delivery its per-row rule results with the cross-delivery demands, from the assets
+    `<kind>`, `<kind>_rule_results` and `<kind>_quarantine` in `frames`."""
+    return {
+        kind: with_demands(kind, frames[f"{kind}_rule_results"], frames[f"{kind}_quarantine"],
+                           frames["bag"], frames["connections"], frames["consumption"])
+        for kind in KINDS
+    }
+
+
+_INS = {name: dg.AssetIn(name) for kind in KINDS for name in (kind, f"{kind}_rule_results", f"{kind}_quarantine")}
+
+
+@dg.asset(group_name=GROUP, ins=_INS,
+          description="Every contract rule of every delivery, as Great Expectations ran it under the run's profile.")
+def delivery_validation(context: dg.AssetExecutionContext, settings: KoppelwerkSettings, **frames: pl.DataFrame) -> pl.DataFrame:
+    config = settings.run_config()
+    folder = config.out_dir / "quality"
+    folder.mkdir(parents=True, exist_ok=True)
+    validation = validate_deliveries(delivery_results(frames), config.profile, docs_dir=folder / "data_docs")
+    (folder / "validation.json").write_text(json.dumps(validation.to_dicts(), indent=1))
+    missed = validation.filter(~pl.col("passed"))
+    context.log.info(
+        f"{validation.height} rules checked under profile '{config.profile}'; missed: "
+        + (", ".join(f"{s}.{r}" for s, r in missed.select("source", "rule").rows()) or "none")
+    )
+    return validation
