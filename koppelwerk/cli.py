@@ -62,6 +62,19 @@ def dagster_instance():
     return DagsterInstance.from_config(str(home))
 
 
+def _blocking_failures(out_dir: Path) -> str:
+    """The blocking contract rules a delivery missed, from the run's stored validation."""
+    path = out_dir / "quality" / "validation.json"
+    if not path.exists():
+        return ""
+    from quality.expectations import rule_summary
+
+    rows = json.loads(path.read_text())
+    return "; ".join(
+        f"{row['source']}_{row['rule']} ({rule_summary(row)})" for row in rows if row["blocking"] and not row["passed"]
+    )
+
+
 def _check_text(evaluation: Any) -> str:
     """A failed check's name, with its one-line summary where it has one."""
     summary = evaluation.metadata.get("summary")
@@ -70,6 +83,7 @@ def _check_text(evaluation: Any) -> str:
 
 def _run(args: argparse.Namespace) -> int:
     from dagster import DagsterExecutionStepExecutionError
+    from dagster._core.errors import DagsterAssetCheckFailedError
 
     from pipelines.definitions import build_definitions
     from pipelines.jobs import JOB_NAME
@@ -91,6 +105,8 @@ def _run(args: argparse.Namespace) -> int:
         if isinstance(cause, KoppelwerkError):
             raise cause
         raise KoppelwerkError(f"step '{error.step_key}' failed: {type(cause).__name__}: {cause}") from error
+    except DagsterAssetCheckFailedError as error:
+        raise KoppelwerkError(f"asset checks failed: {_blocking_failures(config.out_dir) or error}") from error
     from dagster import AssetCheckSeverity
 
     failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]

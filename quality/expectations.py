@@ -19,6 +19,12 @@ from data_contracts import load_contract
 VALIDATION_COLUMNS = ["source", "rule", "blocking", "threshold", "n_rows", "n_failed", "compliance", "passed"]
 
 
+def rule_summary(row: dict) -> str:
+    """One line on one validated rule (a row of `validate_deliveries`)."""
+    return (f"{row['source']}: {100 * (1 - row['compliance']):.2f} % of {row['n_rows']:,} rows fail {row['rule']}, "
+            f"the contract tolerates {100 * (1 - row['threshold']):.2f} %")
+
+
 def rule_columns(kind: str, results: pl.DataFrame) -> list[str]:
     """The rules of `kind`'s contract that `results` holds a column for, parse rules included."""
     names = {rule.name for rule in load_contract(kind).row_rules}

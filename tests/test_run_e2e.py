@@ -145,3 +145,43 @@ def test_synth_command_rejects_bad_settings_in_one_line(
     assert main(["synth", "--out", str(tmp_path), *arguments]) == 1
     error = capsys.readouterr().err.strip().splitlines()
     assert len(error) == 1 and message in error[0]
+
+
+def test_a_delivery_past_a_blocking_rules_tolerance_stops_before_linking(
+    delivery: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """3 % of the EANs with a wrong check digit is more than the 1 % the contract tolerates."""
+    connections = pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)
+    broken = connections.with_columns(
+        EAN=pl.when(pl.int_range(pl.len()) % 33 == 0)
+        .then(pl.col("EAN").str.slice(0, 17) + ((pl.col("EAN").str.slice(17, 1).cast(pl.Int64) + 1) % 10).cast(pl.String))
+        .otherwise(pl.col("EAN"))
+    )
+    path = tmp_path / "connections.csv"
+    broken.write_csv(path, separator=";")
+    out = tmp_path / "out"
+    code = main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(path),
+                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code != 0
+    assert "connections_ean_check_digit" in error and "tolerates 1.00 %" in error
+    assert not (out / "links.parquet").exists()
+    validation = json.loads((out / "quality" / "validation.json").read_text())
+    failed = {row["rule"] for row in validation if not row["passed"] and row["source"] == "connections"}
+    assert "ean_check_digit" in failed
+
+
+def test_missed_reuse_demands_warn_and_the_run_goes_on(
+    delivery: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without any registered bag_id the delivery misses a reuse demand; the statistics are not
+    at risk, so the run completes and says so."""
+    connections = pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)
+    path = tmp_path / "connections.csv"
+    connections.with_columns(BAG_ID=pl.lit(None, pl.String)).write_csv(path, separator=";")
+    out = tmp_path / "out"
+    code = main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(path),
+                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+    assert code == 0
+    assert "warning: connections_bag_id_filled" in capsys.readouterr().err
+    assert (out / "links.parquet").exists()

@@ -9,6 +9,7 @@ import dagster as dg
 import polars as pl
 
 from data_contracts import load_contract
+from quality.expectations import rule_summary
 from pipelines.quality.assets import KINDS
 
 
@@ -20,8 +21,7 @@ def _rule_check(kind: str, rule: str, description: str, blocking: bool) -> dg.As
         if row.height == 0:  # a parse rule for a column this delivery cannot fail
             return dg.AssetCheckResult(passed=True, metadata={"checked": False})
         result = row.row(0, named=True)
-        summary = (f"{kind}: {100 * (1 - result['compliance']):.2f} % of {result['n_rows']:,} rows fail {rule}, "
-                   f"the contract tolerates {100 * (1 - result['threshold']):.2f} %")
+        summary = rule_summary(result)
         return dg.AssetCheckResult(
             passed=bool(result["passed"]),
             severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
