@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -15,10 +16,6 @@ from publication.cells import aggregate_cells
 from publication.report import ReportInputs, analyst_report, changes_since, sector_shares
 from publication.statistics import sector_statistics
 from publication.uncertainty import cell_uncertainty, links_at_threshold
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-
 
 @pytest.fixture(scope="module")
 def built() -> tuple[ReportInputs, pl.DataFrame]:
@@ -76,41 +73,29 @@ def test_the_report_shows_no_suppressed_volume(built: tuple[ReportInputs, pl.Dat
     assert "<script" not in page and "http" not in page
 
 
-@pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="make test installs Chromium")
-def test_the_report_renders_in_headless_chromium(inputs: ReportInputs, tmp_path: Path) -> None:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+def test_the_report_renders_in_headless_chromium(inputs: ReportInputs, tmp_path: Path, browser: Any) -> None:
     from selenium.webdriver.common.by import By
 
     page = tmp_path / "analyst_report.html"
     page.write_text(analyst_report(inputs), encoding="utf-8")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,1000"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-    try:
-        driver.get(page.as_uri())
-        assert driver.title == "koppelwerk: energy use per sector"
-        headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
-        assert headings == [
-            "Sector breakdown per gemeente", "Energy outside the BAG",
-            "How many connections link, and how good the links are", "Where the linkage decides the figure",
-            "What changed since the previous run",
-        ]
-        charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
-        assert len(charts) >= 4
-        for chart in charts:
-            size = chart.size
-            assert size["width"] > 200 and size["height"] > 40, chart.get_attribute("aria-label")
-        bars = driver.find_elements(By.CSS_SELECTOR, "svg.chart rect")
-        assert sum(1 for bar in bars if bar.size["width"] > 0) > 10
-        assert len(driver.find_elements(By.CSS_SELECTOR, "svg.chart circle")) == inputs.curve.height
-        problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
-        assert problems == []
-        assert "1 cells volume changed" in driver.find_element(By.TAG_NAME, "body").text
-    finally:
-        driver.quit()
+
+    driver = browser
+    driver.get(page.as_uri())
+    assert driver.title == "koppelwerk: energy use per sector"
+    headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
+    assert headings == [
+        "Sector breakdown per gemeente", "Energy outside the BAG",
+        "How many connections link, and how good the links are", "Where the linkage decides the figure",
+        "What changed since the previous run",
+    ]
+    charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")
+    assert len(charts) >= 4
+    for chart in charts:
+        size = chart.size
+        assert size["width"] > 200 and size["height"] > 40, chart.get_attribute("aria-label")
+    bars = driver.find_elements(By.CSS_SELECTOR, "svg.chart rect")
+    assert sum(1 for bar in bars if bar.size["width"] > 0) > 10
+    assert len(driver.find_elements(By.CSS_SELECTOR, "svg.chart circle")) == inputs.curve.height
+    problems = [entry for entry in driver.get_log("browser") if entry["level"] == "SEVERE"]
+    assert problems == []
+    assert "1 cells volume changed" in driver.find_element(By.TAG_NAME, "body").text

@@ -106,6 +106,13 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
     assert 0 < shares["kWh"] < 0.2
     assert "residue by netbeheerder" in (out / "run_summary.html").read_text()
 
+    # the data engineers' Data Docs and one report per source holder, on its own records
+    assert (out / "quality" / "data_docs" / "index.html").exists()
+    netbeheerders = set(pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252")["NETBEHEERDER"])
+    reports = {json.loads(p.read_text())["holder"] for p in (out / "reports" / "netbeheerder").glob("*.json")}
+    assert reports == netbeheerders
+    assert list((out / "reports" / "gemeente").glob("*.html"))
+
     # the analyst report; a second run of the same delivery keeps the first's figures and finds no change
     assert "This is the first run in this output folder" in (out / "analyst_report.html").read_text()
     assert _run(delivery, out) == 0
