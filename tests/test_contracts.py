@@ -393,3 +393,30 @@ def test_load_contract_rejects_malformed_rules(tmp_path: Path, monkeypatch: pyte
             module.load_contract("consumption")
     finally:
         module.load_contract.cache_clear()
+
+
+WEIGHING = {"publicInterest", "concreteUse", "statutoryTask", "necessity", "risks", "proportionality", "decision", "decidedBy"}
+SHARING_CRITERIA = {
+    "withWhom", "statutoryTask", "linkToOriginalPurpose", "provisionCompulsory", "relationToDataSubjects",
+    "consequencesForDataSubjects", "safeguards", "sensitivity", "numberOfSubjects", "itemsPerSubject",
+}
+
+
+@pytest.mark.parametrize("name", INPUT_NAMES)
+def test_input_contracts_record_the_reuse_and_its_weighing(name: str) -> None:
+    document = load_contract(name).document
+    reuse = next(entry["value"] for entry in document["customProperties"] if entry["property"] == "reuse")
+    assert {"holder", "purpose", "bounds", "legalBasis", "weighing", "sharingCriteria"} <= set(reuse)
+    assert set(reuse["weighing"]) == WEIGHING and set(reuse["weighing"]["risks"]) == {"intended", "unintended"}
+    assert set(reuse["sharingCriteria"]) == SHARING_CRITERIA
+    assert all(str(value).strip() for value in reuse["sharingCriteria"].values())
+
+
+@pytest.mark.parametrize("name", INPUT_NAMES)
+def test_every_input_rule_has_thresholds_per_profile_and_a_kind(name: str) -> None:
+    contract = load_contract(name)
+    for rule in contract.row_rules:
+        assert set(rule.thresholds) == {"statistical", "operational"}, rule.name
+        assert rule.threshold("operational") >= rule.threshold("statistical"), rule.name
+        assert not (rule.blocking and not rule.quarantine and rule.metric == "custom"), rule.name
+    assert any(rule.blocking for rule in contract.row_rules)

@@ -192,3 +192,8 @@ def test_missed_reuse_demands_warn_and_the_run_goes_on(
     assert code == 0
     assert "warning: connections_bag_id_filled" in capsys.readouterr().err
     assert (out / "links.parquet").exists()
+    for path in (out / "reports" / "netbeheerder").glob("*.json"):
+        report = json.loads(path.read_text())
+        filled = next(d for d in report["demands"] if d["rule"] == "bag_id_filled")
+        assert filled["compliance"] == 0.0 and not filled["meets"] and not filled["blocking"]
+        assert report["summary"]["missed"] >= 1 and report["summary"]["missed_blocking"] == 0
