@@ -2,16 +2,15 @@
 
 A defect can only be corrected where the right value is known. Here it is the object the run
 linked the connection to: its BAG id fills a missing or dead `bag_id`, its postcode a missing
-or malformed one. The whole register is linked again with those records corrected, and the
-connections of each netbeheerder are compared before and after: how many link that did not,
-how many move from the model to a deterministic pass (a registered id the address confirms),
-and how much their match probability rises. Records the run could not link have no known
-correction and are counted apart.
+or malformed one. The whole register is linked once more with every correctable defect
+corrected (one linkage, not one per class: each costs as much as the run's own), and each
+defect class is judged on its own records, per netbeheerder: how many link that did not, how
+many move from the model to a deterministic pass (a registered id the address confirms), and
+how much their match probability rises. Records the run could not link have no known
+correction and are counted as affected, not correctable.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 import polars as pl
 
@@ -37,16 +36,12 @@ def _objects(bag: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-# defect class -> (which connections have it, how the linked object corrects it)
-DEFECTS: dict[str, tuple[pl.Expr, Callable[[pl.DataFrame], pl.DataFrame]]] = {
-    "bag_id_filled": (pl.col("bag_id").is_null(), lambda f: f.with_columns(bag_id=pl.col("linked_object"))),
-    "bag_id_points_at_active_object": (
-        pl.col("bag_id").is_not_null() & ~pl.col("bag_id_active"),
-        lambda f: f.with_columns(bag_id=pl.col("linked_object")),
-    ),
+# defect class -> (which connections have it, the column it spoils, where the right value is)
+DEFECTS: dict[str, tuple[pl.Expr, str, str]] = {
+    "bag_id_filled": (pl.col("bag_id").is_null(), "bag_id", "linked_object"),
+    "bag_id_points_at_active_object": (pl.col("bag_id").is_not_null() & ~pl.col("bag_id_active"), "bag_id", "linked_object"),
     "postcode_missing_or_malformed": (
-        pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_not_null(),
-        lambda f: f.with_columns(postcode=pl.col("linked_postcode")),
+        pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_not_null(), "postcode", "linked_postcode",
     ),
 }
 
@@ -68,32 +63,36 @@ def fix_impact(
         .join(_objects(bag).rename({"object_id": "linked_object", "bag_postcode": "linked_postcode"}), on="linked_object", how="left")
         .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
     )
-    rows = []
-    for defect in defects:
-        affected, correct = DEFECTS[defect]
-        has_defect = frame.filter(affected)
-        correctable = has_defect.filter(pl.col("linked_object").is_not_null())
-        counts = has_defect.group_by(holder="netbeheerder").agg(
-            n_affected=pl.len(), n_correctable=pl.col("linked_object").is_not_null().sum()
-        )
-        if correctable.height == 0:
-            rows.append(counts.with_columns(defect=pl.lit(defect), n_newly_linked=0, n_now_deterministic=0,
-                                            mean_probability_gain=0.0))
-            continue
-        fixed = correct(correctable).select(connections.columns)
-        corrected = pl.concat([connections.join(fixed.select("ean"), on="ean", how="anti"), fixed])
-        after = _best_link(linkage.link(normalised_bag, linkage.normalise_connections(corrected), profile).links)
-        compared = (
-            has_defect.select("ean", holder="netbeheerder")
-            .join(before.select("ean", p_before="match_probability", m_before="method"), on="ean", how="left")
-            .join(after.select("ean", p_after="match_probability", m_after="method"), on="ean", how="left")
-        )
-        gains = compared.group_by("holder").agg(
+    # one linkage with every correctable defect corrected; each class is judged on its own records
+    frame = frame.with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
+    correctable = frame.filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects) & pl.col("linked_object").is_not_null())
+    spoiled = {column for _, column, _ in DEFECTS.values()}
+    fixed = correctable.with_columns(
+        pl.coalesce(
+            *[pl.when(pl.col(f"has_{d}")).then(pl.col(DEFECTS[d][2])) for d in defects if DEFECTS[d][1] == column],
+            pl.col(column),
+        ).alias(column)
+        for column in spoiled
+    )
+    after = before
+    if fixed.height:
+        repaired = pl.concat([connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)])
+        after = _best_link(linkage.link(normalised_bag, linkage.normalise_connections(repaired), profile).links)
+    compared = (
+        frame.select("ean", "netbeheerder", "linked_object", *[f"has_{d}" for d in defects])
+        .join(before.select("ean", p_before="match_probability", m_before="method"), on="ean", how="left")
+        .join(after.select("ean", p_after="match_probability", m_after="method"), on="ean", how="left")
+    )
+    rows = [
+        compared.filter(pl.col(f"has_{defect}")).group_by(holder="netbeheerder").agg(
+            n_affected=pl.len(),
+            n_correctable=pl.col("linked_object").is_not_null().sum(),
             n_newly_linked=(pl.col("p_before").is_null() & pl.col("p_after").is_not_null()).sum(),
             n_now_deterministic=(~pl.col("m_before").is_in(DETERMINISTIC) & pl.col("m_after").is_in(DETERMINISTIC)).sum(),
             mean_probability_gain=(pl.col("p_after").fill_null(0.0) - pl.col("p_before").fill_null(0.0)).mean(),
-        )
-        rows.append(counts.join(gains, on="holder", how="left").with_columns(defect=pl.lit(defect)))
+        ).with_columns(defect=pl.lit(defect))
+        for defect in defects
+    ]
     schema = {"defect": pl.String, "holder": pl.String, "n_affected": pl.Int64, "n_correctable": pl.Int64,
               "n_newly_linked": pl.Int64, "n_now_deterministic": pl.Int64, "mean_probability_gain": pl.Float64}
     return pl.concat(
