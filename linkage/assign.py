@@ -16,6 +16,8 @@ import polars as pl
 from koppelwerk.config import UseProfile
 from linkage.deterministic import LINK_COLUMNS
 
+# the residue class of a connection no pass or rule could place; named once, read by many
+UNRESOLVED = "unresolved"
 CURVE_THRESHOLDS = [0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.999]
 
 
@@ -61,7 +63,7 @@ def assign(best: pl.DataFrame, profile: UseProfile) -> tuple[pl.DataFrame, pl.Da
     )
     unresolved = best.filter(~(good & clear)).select(
         "ean",
-        residue_class=pl.lit("unresolved"),
+        residue_class=pl.lit(UNRESOLVED),
         reason=pl.when(~good)
         .then(pl.format("best candidate {} has match probability {}, below the profile's {}",
                         pl.col("object_id"), pl.col("match_probability").round(3),

@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.assign import UNRESOLVED
+
 LINKED = "linked"
 
 
@@ -191,7 +193,7 @@ def addressless_metrics(
     classified = addressless.join(residue.select("ean", "residue_class"), on="ean", how="left")
     n_right = classified.filter(pl.col("residue_class") == pl.col("true_class")).height
     n_linked = addressless.join(links.select("ean").unique(), on="ean", how="semi").height
-    n_unresolved = residue.filter(pl.col("residue_class") == "unresolved").height
+    n_unresolved = residue.filter(pl.col("residue_class") == UNRESOLVED).height
     return {
         "n_addressless": addressless.height,
         "n_true_class": n_right,

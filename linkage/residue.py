@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.assign import UNRESOLVED
 from linkage.deterministic import objects_at_address
 from linkage.description import describe
 
@@ -64,7 +65,7 @@ def _by_capacity(frame: pl.DataFrame, capacities: pl.DataFrame, why: pl.Expr) ->
     share = (pl.col("capacity_share") * 100).round(0).cast(pl.Int64)
     return joined.select(
         "ean",
-        residue_class=pl.coalesce("capacity_class", pl.lit("unresolved")),
+        residue_class=pl.coalesce("capacity_class", pl.lit(UNRESOLVED)),
         reason=pl.when(pl.col("capacity_class").is_not_null())
         .then(pl.format("{}; of the {} described connections with capacity {}, {} % are {}", why,
                         pl.col("capacity_support"), pl.col("capacity_key"), share, _class_words(pl.col("capacity_class"))))
@@ -128,7 +129,7 @@ def unlinked_residue(
     addressless = frame.filter(~has_number & pl.col("scored_reason").is_null())
     by_capacity = _by_capacity(addressless, capacities, pl.lit("no house number and no word that says what it is"))
     unresolved = frame.filter(pl.col("carried") | (has_number & ~pl.col("has_address")) | (~has_number & pl.col("scored_reason").is_not_null())).select(
-        "ean", residue_class=pl.lit("unresolved"),
+        "ean", residue_class=pl.lit(UNRESOLVED),
         reason=pl.coalesce(
             "scored_reason",
             pl.when(pl.col("carried"))

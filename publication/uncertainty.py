@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import polars as pl
 
-UNRESOLVED = "unresolved"
+from linkage.assign import UNRESOLVED
+
 UNCERTAINTY_COLUMNS = ["year", "region_level", "region_code", "sector", "product", "unit",
                        "volume_probabilistic", "volume_low", "volume_high"]
 
