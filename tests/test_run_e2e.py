@@ -178,6 +178,23 @@ def test_a_delivery_past_a_blocking_rules_tolerance_stops_before_linking(
     assert "ean_check_digit" in failed
 
 
+def test_a_delivery_whose_types_are_broken_stops_naming_the_type_rule(
+    delivery: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An export that writes huisnummer as 'nr. 12' breaks the schema for every row: far past the
+    1 % of parse failures the contract tolerates, so nothing is linked."""
+    connections = pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)
+    path = tmp_path / "connections.csv"
+    connections.with_columns(HUISNUMMER="nr. " + pl.col("HUISNUMMER")).write_csv(path, separator=";")
+    out = tmp_path / "out"
+    code = main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(path),
+                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert code != 0
+    assert "connections_type_huisnummer" in error
+    assert not (out / "links.parquet").exists()
+
+
 def test_missed_reuse_demands_warn_and_the_run_goes_on(
     delivery: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
