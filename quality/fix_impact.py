@@ -1,13 +1,14 @@
 """What fixing a defect class would buy: the delivery re-linked with the defect corrected.
 
-A defect can only be corrected where the right value is known. Here it is the object the run
-linked the connection to: its BAG id fills a missing or dead `bag_id`, its postcode a missing
-or malformed one. The whole register is linked once more with every correctable defect
-corrected (one linkage, not one per class: each costs as much as the run's own), and each
-defect class is judged on its own records, per netbeheerder: how many link that did not, how
-many move from the model to a deterministic pass (a registered id the address confirms), and
-how much their match probability rises. Records the run could not link have no known
-correction and are counted as affected, not correctable.
+A defect can only be corrected where the right value can be told. For a linked connection it is
+the object the run linked it to; for one left `unresolved` it is the model's best candidate, below
+the threshold: the estimate then answers "if your correction confirmed our best guess". That
+object's BAG id fills a missing or dead `bag_id`, its postcode a missing or malformed one. The
+whole register is linked once more with every correctable defect corrected (one linkage, not one
+per class: each costs as much as the run's own), and each defect class is judged on its own
+records, per netbeheerder: how many link that did not, how many move from the model to a
+deterministic pass (a registered id the address confirms), and how much their match probability
+rises. Records without a link or a candidate (most residue) are affected, not correctable.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import polars as pl
 
 import linkage
 from koppelwerk.config import UseProfile
+from linkage.assign import UNRESOLVED
 from linkage.bag_status import is_withdrawn
 
 FIX_IMPACT_COLUMNS = [
@@ -38,34 +40,47 @@ def _objects(bag: pl.DataFrame) -> pl.DataFrame:
 
 # defect class -> (which connections have it, the column it spoils, where the right value is)
 DEFECTS: dict[str, tuple[pl.Expr, str, str]] = {
-    "bag_id_filled": (pl.col("bag_id").is_null(), "bag_id", "linked_object"),
-    "bag_id_points_at_active_object": (pl.col("bag_id").is_not_null() & ~pl.col("bag_id_active"), "bag_id", "linked_object"),
+    "bag_id_filled": (pl.col("bag_id").is_null(), "bag_id", "corrected_object"),
+    "bag_id_points_at_active_object": (pl.col("bag_id").is_not_null() & ~pl.col("bag_id_active"), "bag_id", "corrected_object"),
     "postcode_missing_or_malformed": (
-        pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_not_null(), "postcode", "linked_postcode",
+        pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_not_null(), "postcode", "corrected_postcode",
     ),
 }
 
 
+def run_corrections(links: pl.DataFrame, residue: pl.DataFrame, unresolved_candidates: pl.DataFrame) -> pl.DataFrame:
+    """Per connection (`ean`, `object_id`) the object a correction of its defects is taken from:
+    its best link, else, for a connection the residue calls `unresolved`, its best candidate (a
+    lamp post's nearest dwelling is no correction)."""
+    unresolved = residue.filter(pl.col("residue_class") == UNRESOLVED)
+    return pl.concat([
+        _best_link(links).select("ean", "object_id"),
+        unresolved_candidates.join(unresolved, on="ean", how="semi").select("ean", "object_id"),
+    ]).unique("ean", keep="first")
+
+
 def fix_impact(
-    connections: pl.DataFrame, bag: pl.DataFrame, links: pl.DataFrame, profile: UseProfile,
-    defects: tuple[str, ...] = tuple(DEFECTS),
+    connections: pl.DataFrame, bag: pl.DataFrame, links: pl.DataFrame, corrections: pl.DataFrame,
+    profile: UseProfile, defects: tuple[str, ...] = tuple(DEFECTS),
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
-    `connections` and `bag` are the ingested (not normalised) deliveries, `links` the run's.
+    `connections` and `bag` are the ingested (not normalised) deliveries, `links` the run's, and
+    `corrections` the object each connection's right values come from (`run_corrections`; a
+    benchmark passes the truth instead, to see how far the estimate is off).
     """
     normalised_bag = linkage.normalise_bag(bag)
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
     before = _best_link(links)
     frame = (
         linkage.normalise_connections(connections)
-        .join(before.select("ean", linked_object="object_id"), on="ean", how="left")
-        .join(_objects(bag).rename({"object_id": "linked_object", "bag_postcode": "linked_postcode"}), on="linked_object", how="left")
+        .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
+        .join(_objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}), on="corrected_object", how="left")
         .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
     )
     # one linkage with every correctable defect corrected; each class is judged on its own records
     frame = frame.with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
-    correctable = frame.filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects) & pl.col("linked_object").is_not_null())
+    correctable = frame.filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects) & pl.col("corrected_object").is_not_null())
     spoiled = {column for _, column, _ in DEFECTS.values()}
     fixed = correctable.with_columns(
         pl.coalesce(
@@ -79,14 +94,14 @@ def fix_impact(
         repaired = pl.concat([connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)])
         after = _best_link(linkage.link(normalised_bag, linkage.normalise_connections(repaired), profile).links)
     compared = (
-        frame.select("ean", "netbeheerder", "linked_object", *[f"has_{d}" for d in defects])
+        frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects])
         .join(before.select("ean", p_before="match_probability", m_before="method"), on="ean", how="left")
         .join(after.select("ean", p_after="match_probability", m_after="method"), on="ean", how="left")
     )
     rows = [
         compared.filter(pl.col(f"has_{defect}")).group_by(holder="netbeheerder").agg(
             n_affected=pl.len(),
-            n_correctable=pl.col("linked_object").is_not_null().sum(),
+            n_correctable=pl.col("corrected_object").is_not_null().sum(),
             n_newly_linked=(pl.col("p_before").is_null() & pl.col("p_after").is_not_null()).sum(),
             n_now_deterministic=(~pl.col("m_before").is_in(DETERMINISTIC) & pl.col("m_after").is_in(DETERMINISTIC)).sum(),
             mean_probability_gain=(pl.col("p_after").fill_null(0.0) - pl.col("p_before").fill_null(0.0)).mean(),

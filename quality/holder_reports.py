@@ -131,7 +131,9 @@ def report_html(report: HolderReport) -> str:
     )
     impact_table = (
         "<h2>What fixing each defect would buy</h2><p>The delivery linked again with the defect corrected on the "
-        "records where the right value is known (the object this run linked them to).</p><table><thead><tr><th>defect</th>"
+        "records where the right value can be told: the object this run linked them to or, for connections it left "
+        "unresolved, the best candidate it found (so 'would newly link' assumes your correction confirms that "
+        "candidate). Records without either are counted, not corrected.</p><table><thead><tr><th>defect</th>"
         "<th>records with it</th><th>correctable</th><th>would newly link</th><th>would link deterministically</th>"
         f"<th>mean probability gain</th></tr></thead><tbody>{impact}</tbody></table>"
     ) if d["fix_impact"] else ""

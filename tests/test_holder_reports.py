@@ -15,7 +15,7 @@ from ingestion.validate import validate_delivery
 from koppelwerk.config import PROFILES
 from linkage import link, normalise_bag, normalise_connections
 from quality.demands import with_demands
-from quality.fix_impact import fix_impact
+from quality.fix_impact import fix_impact, run_corrections
 from quality.holder_reports import build_reports, holder_compliance, read_previous, report_html, write_reports
 
 
@@ -28,9 +28,10 @@ def delivery() -> dict[str, Any]:
     frames = {kind: result.frame for kind, result in ingested.items()}
     results = {kind: with_demands(kind, result.rule_results, result.quarantine, frames["bag"], frames["connections"],
                                   frames["consumption"]) for kind, result in ingested.items()}
-    links = link(normalise_bag(frames["bag"]), normalise_connections(frames["connections"]), PROFILES["statistical"]).links
+    linked = link(normalise_bag(frames["bag"]), normalise_connections(frames["connections"]), PROFILES["statistical"])
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
-    impact = fix_impact(frames["connections"], frames["bag"], links, PROFILES["statistical"])
+    corrections = run_corrections(linked.links, linked.residue, linked.unresolved_candidates)
+    impact = fix_impact(frames["connections"], frames["bag"], linked.links, corrections, PROFILES["statistical"])
     deliveries = pl.DataFrame({"source": ["bag", "connections", "consumption"], "path": ["b", "c", "v"],
                                "dropped_columns": [[], ["klantnaam"], []]})
     return {"frames": frames, "results": results, "compliance": compliance, "impact": impact,
@@ -80,6 +81,13 @@ def test_fixing_missing_ids_moves_links_to_the_deterministic_passes(delivery: di
     assert (impact["n_correctable"] <= impact["n_affected"]).all()
     assert impact["n_now_deterministic"].sum() > 0
     assert (impact["mean_probability_gain"] >= 0).all()
+
+
+def test_fixing_a_defect_on_an_unresolved_connection_can_link_it(delivery: dict[str, Any]) -> None:
+    """Corrected from the model's best candidate, some connections the run left unresolved link."""
+    impact = delivery["impact"]
+    assert impact["n_newly_linked"].sum() > 0
+    assert (impact["n_newly_linked"] <= impact["n_correctable"]).all()
 
 
 def test_the_trend_compares_with_the_previous_run(delivery: dict[str, Any], tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import polars as pl
 
 from quality.demands import with_demands
 from quality.expectations import validate_deliveries
-from quality.fix_impact import fix_impact
+from quality.fix_impact import fix_impact, run_corrections
 from quality.holder_reports import build_reports, holder_compliance, read_previous, write_reports
 from pipelines.resources import KoppelwerkSettings
 
@@ -49,14 +49,15 @@ def delivery_validation(context: dg.AssetExecutionContext, settings: KoppelwerkS
 @dg.asset(
     group_name=GROUP,
     ins={**_INS, **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
-         "links": dg.AssetIn("links")},
+         **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates")}},
     description="One quality report (HTML and JSON) per netbeheerder and per gemeente, on its own records only.",
 )
 def source_holder_reports(settings: KoppelwerkSettings, **frames: pl.DataFrame) -> pl.DataFrame:
     config = settings.run_config()
     results = delivery_results(frames)
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
-    impact = fix_impact(frames["connections"], frames["bag"], frames["links"], config.use_profile)
+    corrections = run_corrections(frames["links"], frames["residue"], frames["unresolved_candidates"])
+    impact = fix_impact(frames["connections"], frames["bag"], frames["links"], corrections, config.use_profile)
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
     folder = config.out_dir / "reports"
     previous = read_previous(folder)
