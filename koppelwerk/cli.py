@@ -8,11 +8,13 @@ import logging
 import os
 import shutil
 import sys
+import uuid
 from pathlib import Path
 from typing import Any, Sequence
 
-from koppelwerk.config import PROFILES, PROJECT_ROOT, RunConfig
+from koppelwerk.config import DATA_DIR_VARIABLE, PROFILES, PROJECT_ROOT, RunConfig
 from koppelwerk.errors import KoppelwerkError
+from koppelwerk.run_folder import RunFolder, discard, recover
 
 
 def _rate_override(text: str) -> tuple[str, float]:
@@ -37,6 +39,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--year", type=int, default=None, help="consumption year (default: the latest delivered)")
     run.add_argument("--profile", choices=sorted(PROFILES), default="statistical", help="use profile (default: statistical)")
+    run.add_argument("--data-dir", type=Path, default=None,
+                     help=f"the operator's folder for the warehouse and run logs, outside --out "
+                          f"(default: ${DATA_DIR_VARIABLE}, else ./.koppelwerk)")
 
     synth = commands.add_parser("synth", help="generate a fictional municipality with truth files")
     synth.add_argument("--objects", type=int, required=True, help="number of BAG objects (>= 100)")
@@ -62,9 +67,9 @@ def dagster_instance():
     return DagsterInstance.from_config(str(home))
 
 
-def _blocking_failures(out_dir: Path) -> str:
-    """The blocking contract rules a delivery missed, from the run's stored validation."""
-    path = out_dir / "quality" / "validation.json"
+def _blocking_failures(folder: RunFolder) -> str:
+    """The blocking contract rules a delivery missed, from the run's staged validation."""
+    path = folder.staging / "quality" / "validation.json"
     if not path.exists():
         return ""
     from quality.expectations import rule_summary
@@ -81,13 +86,61 @@ def _check_text(evaluation: Any) -> str:
     return f"{evaluation.check_name} ({summary.value})" if summary is not None else evaluation.check_name
 
 
-def _run(args: argparse.Namespace) -> int:
-    from dagster import DagsterExecutionStepExecutionError
+def _log_to(path: Path) -> logging.Handler:
+    """Send Python's logging and warnings (Splink, GX, DuckDB, ...) to the run's log file:
+    the terminal gets progress, warnings about the delivery and one line on failure."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
+    root = logging.getLogger()
+    for existing in list(root.handlers):
+        root.removeHandler(existing)
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+    return handler
+
+
+def _execute(config: RunConfig, folder: RunFolder) -> Any:
+    """Run the job in process; any failure becomes a KoppelwerkError with one line, and the
+    run's staged outputs are discarded (the output folder's good run stays as it was)."""
+    from dagster import AssetCheckSeverity, DagsterExecutionStepExecutionError
     from dagster._core.errors import DagsterAssetCheckFailedError
 
     from pipelines.definitions import build_definitions
     from pipelines.jobs import JOB_NAME
+    from pipelines.loggers import asset_steps
 
+    job = build_definitions(config).resolve_job_def(JOB_NAME)
+    run_config = {"loggers": {"progress": {"config": {"steps": asset_steps(job)}},
+                              "run_log": {"config": {"path": str(folder.log)}}}}
+    try:
+        try:
+            result = job.execute_in_process(run_config=run_config, instance=dagster_instance(), run_id=folder.run_id,
+                                            raise_on_error=True)
+        except DagsterExecutionStepExecutionError as error:
+            cause = error.user_exception
+            logging.getLogger("koppelwerk").error("step '%s' failed", error.step_key, exc_info=cause)
+            if isinstance(cause, KoppelwerkError):
+                raise KoppelwerkError(str(cause)) from error
+            raise KoppelwerkError(f"step '{error.step_key}' failed: {type(cause).__name__}: {cause}") from error
+        except DagsterAssetCheckFailedError as error:
+            raise KoppelwerkError(f"asset checks failed: {_blocking_failures(folder) or error}") from error
+        failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
+        blocking = [evaluation for evaluation in failed if evaluation.severity == AssetCheckSeverity.ERROR]
+        if blocking:
+            raise KoppelwerkError("asset checks failed: " + "; ".join(_check_text(e) for e in blocking))
+        if not result.success:
+            raise KoppelwerkError("the run did not complete")
+    except BaseException:
+        discard(folder)
+        raise
+    for warning in failed:
+        print(f"koppelwerk: warning: {_check_text(warning)}", file=sys.stderr)
+    return result
+
+
+def _run(args: argparse.Namespace) -> int:
     for name in ("bag", "connections", "consumption"):
         path: Path = getattr(args, name)
         if not path.exists():
@@ -95,26 +148,19 @@ def _run(args: argparse.Namespace) -> int:
     config = RunConfig(
         bag=args.bag.resolve(), connections=args.connections.resolve(), consumption=args.consumption.resolve(),
         out_dir=args.out.resolve(), year=args.year, profile=args.profile,
+        **({"data_dir": args.data_dir.resolve()} if args.data_dir else {}),
     )
-    job = build_definitions(config).resolve_job_def(JOB_NAME)
-    run_config = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+    if config.data_dir == config.out_dir or config.out_dir in config.data_dir.parents:
+        raise KoppelwerkError(f"--data-dir {config.data_dir} lies in --out {config.out_dir}: the warehouse holds "
+                              "per-connection data and must stay out of the output folder")
+    folder = config.run_folder(str(uuid.uuid4()))
+    _log_to(folder.log)
+    recover(config.out_dir, config.data_dir)
+    print(f"koppelwerk: run {folder.run_id}, log {folder.log}", file=sys.stderr)
     try:
-        result = job.execute_in_process(run_config=run_config, instance=dagster_instance(), raise_on_error=True)
-    except DagsterExecutionStepExecutionError as error:
-        cause = error.user_exception
-        if isinstance(cause, KoppelwerkError):
-            raise cause
-        raise KoppelwerkError(f"step '{error.step_key}' failed: {type(cause).__name__}: {cause}") from error
-    except DagsterAssetCheckFailedError as error:
-        raise KoppelwerkError(f"asset checks failed: {_blocking_failures(config.out_dir) or error}") from error
-    from dagster import AssetCheckSeverity
-
-    failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
-    blocking = [evaluation for evaluation in failed if evaluation.severity == AssetCheckSeverity.ERROR]
-    if blocking:
-        raise KoppelwerkError("asset checks failed: " + "; ".join(_check_text(e) for e in blocking) + f" (run {result.run_id})")
-    for warning in failed:
-        print(f"koppelwerk: warning: {_check_text(warning)}", file=sys.stderr)
+        result = _execute(config, folder)
+    except KoppelwerkError as error:
+        raise KoppelwerkError(f"{error} (run {folder.run_id}; details in {folder.log})") from error
     summary = json.loads((config.out_dir / "run_summary.json").read_text())
     print(f"\nkoppelwerk run {result.run_id} succeeded")
     for key in ("connections_read", "connections_linked", "connections_in_residue", "connections_quarantined",
@@ -122,9 +168,11 @@ def _run(args: argparse.Namespace) -> int:
         print(f"  {key.replace('_', ' '):32} {summary[key]}")
     for row in summary["residue_share_of_total"]:
         print(f"  {'residue share of ' + row['unit']:32} {100 * row['share_of_total']:.2f} %")
-    print(f"wrote to {config.out_dir}:")
+    print(f"wrote to {config.out_dir} (only public/ may leave the organisation):")
     for path in sorted(config.out_dir.iterdir()):
-        print(f"  {path}")
+        if not path.name.startswith("."):
+            print(f"  {path}")
+    print(f"warehouse: {folder.warehouse}")
     return 0
 
 
@@ -150,8 +198,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return _run(args) if args.command == "run" else _synth(args)
     except KoppelwerkError as error:
-        print(f"koppelwerk: error: {error}", file=sys.stderr)
+        print(f"koppelwerk: error: {_one_line(str(error))}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("koppelwerk: error: interrupted; the output folder is as the last good run left it", file=sys.stderr)
+        return 130
+    except Exception as error:  # a bug of ours: the traceback goes to the log, one line to the terminal
+        logging.getLogger("koppelwerk").exception("unexpected error")
+        print(f"koppelwerk: error: unexpected {type(error).__name__}: {_one_line(str(error))}", file=sys.stderr)
+        return 2
+
+
+def _one_line(text: str) -> str:
+    """Messages can quote input values: keep them on one line and of readable length."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 500 else flat[:497] + "..."
 
 
 if __name__ == "__main__":

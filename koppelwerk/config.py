@@ -6,13 +6,25 @@ UI's "Materialize all" and `make run` all do the same thing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+import os
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
+
+from koppelwerk.run_folder import RunFolder
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = PROJECT_ROOT / "sample"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "out"
+DATA_DIR_VARIABLE = "KOPPELWERK_DATA_DIR"
+
+
+def default_data_dir() -> Path:
+    """The operator's data folder for warehouses and run logs: `$KOPPELWERK_DATA_DIR`, else
+    `./.koppelwerk` (beside `./.dagster`, the run history). Never inside an output folder: the
+    warehouse holds per-connection data."""
+    return Path(os.environ.get(DATA_DIR_VARIABLE) or Path.cwd() / ".koppelwerk").resolve()
 
 ProfileName = Literal["statistical", "operational"]
 
@@ -61,16 +73,24 @@ class RunConfig:
     connections: Path = SAMPLE_DIR / "connections.csv"
     consumption: Path = SAMPLE_DIR / "consumption.parquet"
     out_dir: Path = DEFAULT_OUT_DIR
+    data_dir: Path = field(default_factory=default_data_dir)
     year: int | None = None
     profile: ProfileName = "statistical"
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
     uncertainty: UncertaintyThresholds = field(default_factory=UncertaintyThresholds)
 
-    @property
-    def warehouse(self) -> Path:
-        """The run's embedded DuckDB warehouse, beside the Parquet outputs."""
-        return self.out_dir / "koppelwerk.duckdb"
+    def run_folder(self, run_id: str) -> RunFolder:
+        """Where run `run_id` stages its outputs, and where its warehouse and log live."""
+        return RunFolder(self.out_dir, self.data_dir, run_id)
 
     @property
     def use_profile(self) -> UseProfile:
         return PROFILES[self.profile]
+
+    def inputs(self) -> dict[str, Path]:
+        """The three deliveries of the run, by kind."""
+        return {"bag": self.bag, "connections": self.connections, "consumption": self.consumption}
+
+    def as_record(self) -> dict[str, Any]:
+        """The configuration as plain JSON values, for the run's manifest."""
+        return json.loads(json.dumps(asdict(self), default=str))

@@ -17,6 +17,7 @@ from pipelines.publication import checks as publication_checks
 from pipelines.quality import assets as quality_assets
 from pipelines.quality import checks as quality_checks
 from pipelines.jobs import koppelwerk_job
+from pipelines.loggers import LOGGERS
 from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
 from pipelines.schedules import weekly_linkage
 
@@ -29,6 +30,7 @@ def build_definitions(config: RunConfig = RunConfig()) -> dg.Definitions:
         jobs=[koppelwerk_job],
         schedules=[weekly_linkage],
         resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
+        loggers=LOGGERS,
         executor=dg.in_process_executor,
     )
 

@@ -7,16 +7,19 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from koppelwerk.config import RunConfig
+from koppelwerk.config import RunConfig, default_data_dir
+from koppelwerk.run_folder import RunFolder
 
 
 class KoppelwerkSettings(dg.ConfigurableResource):
-    """Delivery paths, output folder, year and use profile of a run (defaults: the sample)."""
+    """Delivery paths, output folder, data folder, year and use profile of a run (defaults: the
+    sample; the data folder defaults to `koppelwerk.config.default_data_dir()` at run time)."""
 
     bag: str = str(RunConfig.bag)
     connections: str = str(RunConfig.connections)
     consumption: str = str(RunConfig.consumption)
     out_dir: str = str(RunConfig.out_dir)
+    data_dir: str | None = None
     year: int | None = None
     profile: str = RunConfig.profile
 
@@ -27,6 +30,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
             connections=str(config.connections),
             consumption=str(config.consumption),
             out_dir=str(config.out_dir),
+            data_dir=str(config.data_dir),
             year=config.year,
             profile=config.profile,
         )
@@ -37,35 +41,51 @@ class KoppelwerkSettings(dg.ConfigurableResource):
             connections=Path(self.connections),
             consumption=Path(self.consumption),
             out_dir=Path(self.out_dir),
+            data_dir=Path(self.data_dir) if self.data_dir else default_data_dir(),
             year=self.year,
             profile=self.profile,  # type: ignore[arg-type]
         )
+
+    def run_folder(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> RunFolder:
+        """The staging folder of the running run, created on first use."""
+        folder = self.run_config().run_folder(context.run.run_id)
+        folder.open()
+        return folder
 
 
 class WarehouseIOManager(dg.ConfigurableIOManager):
     """Stores every asset's polars frame as a table of the same name in the run's DuckDB file.
 
-    Downstream assets read the tables back, and analysts can open the one `.duckdb` file after
-    the run to query every stage.
+    A run writes its own staging warehouse, which replaces the output folder's warehouse when
+    the run is promoted (`koppelwerk.run_folder`); an input this run did not produce (a partial
+    materialisation from the UI) is read from the last good run's warehouse. Analysts can open
+    the one `.duckdb` file in the data folder after a run to query every stage.
     """
 
     settings: dg.ResourceDependency[KoppelwerkSettings]
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        path = self.settings.run_config().warehouse
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(str(path))
+    def _folder(self, run_id: str) -> RunFolder:
+        return self.settings.run_config().run_folder(run_id)
 
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
         if obj is None:
             return
         table = context.asset_key.path[-1]
-        with self._connect() as con:
+        path = self._folder(context.run_id).staging_warehouse
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with duckdb.connect(str(path)) as con:
             con.register("frame", obj.to_arrow())
             con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM frame')
         context.add_output_metadata({"rows": obj.height, "table": table})
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         table = context.asset_key.path[-1]
-        with self._connect() as con:
-            return con.sql(f'SELECT * FROM "{table}"').pl()
+        folder = self._folder(context.step_context.run_id)
+        for path in (folder.staging_warehouse, folder.warehouse):
+            if path.exists():
+                with duckdb.connect(str(path), read_only=True) as con:
+                    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]:
+                        return con.sql(f'SELECT * FROM "{table}"').pl()
+        raise dg.DagsterInvariantViolationError(
+            f"table {table!r} is in neither this run's warehouse nor the last good run's ({folder.warehouse})"
+        )

@@ -10,7 +10,7 @@ import pytest
 
 import linkage
 import synth
-from koppelwerk.config import PROFILES, PROJECT_ROOT
+from koppelwerk.config import DATA_DIR_VARIABLE, PROFILES, PROJECT_ROOT
 
 SHARED = PROJECT_ROOT.parent / "shared"
 LVBAG_DIR = SHARED / "data" / "lvbag"
@@ -21,6 +21,14 @@ def lvbag_dir() -> Path:
     if not LVBAG_DIR.exists():
         pytest.fail(f"the real LVBAG extracts are expected in {LVBAG_DIR}")
     return LVBAG_DIR
+
+
+@pytest.fixture(autouse=True)
+def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test's warehouses and run logs in its own operator data folder, never in the repo."""
+    folder = tmp_path / "koppelwerk_data"
+    monkeypatch.setenv(DATA_DIR_VARIABLE, str(folder))
+    return folder
 
 
 @pytest.fixture

@@ -68,7 +68,7 @@ def _residue_classes() -> list[str]:
 OUTPUT_COLUMNS = {
     "links": lambda: _column_list(_spec_text(), "`links.parquet` —"),
     "residue": lambda: _column_list(_spec_text(), "`residue.parquet` —"),
-    "sector_energy_statistics": lambda: _column_list(_spec_text(), "`sector_energy_statistics.parquet` —"),
+    "sector_energy_statistics": lambda: _column_list(_spec_text(), "`public/sector_energy_statistics.parquet` —"),
     "quarantine": lambda: _column_list(ARCHITECTURE.read_text(encoding="utf-8"), "- Quarantine "),
 }
 

@@ -16,7 +16,7 @@ import synth
 from data_contracts import load_contract
 from koppelwerk.cli import main
 
-OUTPUTS = ("links", "residue", "sector_energy_statistics", "quarantine")
+OUTPUTS = {"links": "", "residue": "", "quarantine": "", "sector_energy_statistics": "public"}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
     out = tmp_path / "out"
     assert _run(delivery, out) == 0
 
-    frames = {name: pl.read_parquet(out / f"{name}.parquet") for name in OUTPUTS}
+    frames = {name: pl.read_parquet(out / folder / f"{name}.parquet") for name, folder in OUTPUTS.items()}
     for name, frame in frames.items():
         assert frame.columns == [column.name for column in load_contract(name).columns], name
 
@@ -93,7 +93,10 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
 
     runs = DagsterInstance.from_config(str(dagster_home)).get_runs()
     assert [run.status for run in runs] == [DagsterRunStatus.SUCCESS]
-    with duckdb.connect(str(out / "koppelwerk.duckdb"), read_only=True) as con:
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["run_id"] == runs[0].run_id
+    assert not list(out.rglob("*.duckdb"))  # the warehouse is the operator's, outside the output folder
+    with duckdb.connect(manifest["warehouse"], read_only=True) as con:
         tables = {row[0] for row in con.sql("SHOW TABLES").fetchall()}
         warehouse_residue = con.sql("SELECT sum(n_connections) FROM residue_summary").fetchone()[0]
     assert set(OUTPUTS) | {"residue_summary"} <= tables
@@ -114,10 +117,11 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
     assert list((out / "reports" / "gemeente").glob("*.html"))
 
     # the analyst report; a second run of the same delivery keeps the first's figures and finds no change
-    assert "This is the first run in this output folder" in (out / "analyst_report.html").read_text()
+    assert "This is the first run in this output folder" in (out / "public" / "analyst_report.html").read_text()
     assert _run(delivery, out) == 0
-    assert (out / "previous" / "sector_energy_statistics.parquet").exists()
-    assert "no published figure changed" in (out / "analyst_report.html").read_text()
+    assert (out / "previous" / "public" / "sector_energy_statistics.parquet").exists()
+    assert json.loads((out / "previous" / "manifest.json").read_text())["run_id"] == manifest["run_id"]
+    assert "no published figure changed" in (out / "public" / "analyst_report.html").read_text()
 
 
 def test_missing_required_column_stops_with_one_line(delivery: Path, tmp_path: Path, dagster_home: Path,
@@ -155,7 +159,7 @@ def test_synth_command_rejects_bad_settings_in_one_line(
 
 
 def test_a_delivery_past_a_blocking_rules_tolerance_stops_before_linking(
-    delivery: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+    delivery: Path, tmp_path: Path, dagster_home: Path, data_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """3 % of the EANs with a wrong check digit is more than the 1 % the contract tolerates."""
     connections = pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)
@@ -172,8 +176,10 @@ def test_a_delivery_past_a_blocking_rules_tolerance_stops_before_linking(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert code != 0
     assert "connections_ean_check_digit" in error and "tolerates 1.00 %" in error
-    assert not (out / "links.parquet").exists()
-    validation = json.loads((out / "quality" / "validation.json").read_text())
+    assert not out.exists() or not any(out.iterdir())
+    # the failed run's validation is kept in the operator's data folder, for diagnosis
+    (validation_path,) = (data_dir / "failed").glob("*/quality/validation.json")
+    validation = json.loads(validation_path.read_text())
     failed = {row["rule"] for row in validation if not row["passed"] and row["source"] == "connections"}
     assert "ean_check_digit" in failed
 

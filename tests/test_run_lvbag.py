@@ -97,7 +97,7 @@ def test_run_on_a_real_lvbag_extract(lvbag_dir: Path, tmp_path: Path, dagster_ho
     assert classes[connections["ean"][-3]] == "public_lighting"
     assert classes[connections["ean"][-2]] == "street_clock"
     assert classes[connections["ean"][-1]] == "not_in_bag"
-    statistics = pl.read_parquet(tmp_path / "out" / "sector_energy_statistics.parquet")
+    statistics = pl.read_parquet(tmp_path / "out" / "public" / "sector_energy_statistics.parquet")
     gemeenten = statistics.filter(pl.col("region_level") == "gemeente")["region_code"]
     assert set(gemeenten) <= {"0457", "onbekend"} and "0457" in set(gemeenten)
     woonplaatsen = set(statistics.filter(pl.col("region_level") == "woonplaats")["region_code"])

@@ -7,6 +7,7 @@ import dagster as dg
 import polars as pl
 
 from ingestion import read_delivery
+from ingestion.preflight import require_rows, select_year
 from pipelines.resources import KoppelwerkSettings
 
 GROUP = "ingestion"
@@ -26,6 +27,9 @@ def _delivery_asset(kind: str) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, settings: KoppelwerkSettings):
         path = Path(getattr(settings, kind))
         result = read_delivery(kind, path)  # type: ignore[arg-type]
+        require_rows(kind, result.frame, result.n_rows_read)
+        if kind == "consumption":
+            select_year(result.frame, settings.year)  # a missing --year stops the run here
         context.log.info(
             f"{kind}: read {result.n_rows_read} rows from {path}, {result.frame.height} valid, "
             f"{result.quarantine.height} quarantine findings; dropped columns: {result.dropped_columns or 'none'}"

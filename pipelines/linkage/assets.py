@@ -52,8 +52,7 @@ def link_connections(
     yield dg.Output(result.links, output_name="links", metadata={"by_method": dict(by_method)})
     yield dg.Output(result.residue, output_name="residue", metadata={"by_class": dict(by_class)})
     # The trained model is an artefact of the run: it says why every probabilistic link was made.
-    model_path = settings.run_config().out_dir / "linkage_model.json"
-    model_path.parent.mkdir(parents=True, exist_ok=True)
+    model_path = settings.run_folder(context).staging / "linkage_model.json"
     model_path.write_text(json.dumps(result.model, indent=1))
     yield dg.Output(result.curve, output_name="linkage_curve", metadata={"model": str(model_path)})
     yield dg.Output(result.unresolved_candidates, output_name="unresolved_candidates")

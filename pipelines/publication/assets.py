@@ -2,13 +2,12 @@
 
 
 import json
-from pathlib import Path
 
 import dagster as dg
 import polars as pl
 
 from data_contracts import validate_output
-from koppelwerk.errors import InputError
+from ingestion.preflight import select_year
 from publication.allocation import allocate
 from publication.report import ReportInputs, analyst_report
 from publication.residue_summary import residue_summary as summarise_residue
@@ -16,21 +15,11 @@ from publication.cells import aggregate_cells
 from publication.statistics import sector_statistics
 from publication.uncertainty import cell_uncertainty, links_at_threshold
 from publication.summary import run_summary, summary_html
+from koppelwerk.config import PROJECT_ROOT
+from koppelwerk.run_folder import PUBLIC, RunFolder, promote, run_manifest
 from pipelines.resources import KoppelwerkSettings
 
 GROUP = "publication"
-
-
-def _select_years(consumption: pl.DataFrame, year: int | None) -> pl.DataFrame:
-    """The requested year, or every year in the delivery."""
-    years = sorted(consumption["year"].unique().to_list())
-    if not years:
-        raise InputError("consumption: the delivery holds no valid rows")
-    if year is None:
-        return consumption
-    if year not in years:
-        raise InputError(f"consumption: no rows for year {year} (years present: {', '.join(map(str, years))})")
-    return consumption.filter(pl.col("year") == year)
 
 
 @dg.asset(group_name=GROUP, description="Each connection's volume spread over regions, sectors and objects.")
@@ -42,7 +31,7 @@ def allocation(
     normalised_connections: pl.DataFrame,
     normalised_bag: pl.DataFrame,
 ) -> pl.DataFrame:
-    return allocate(_select_years(consumption, settings.year), links, residue, normalised_connections, normalised_bag)
+    return allocate(select_year(consumption, settings.year), links, residue, normalised_connections, normalised_bag)
 
 
 @dg.asset(group_name=GROUP, description="Every statistics cell before disclosure control (internal, never published).")
@@ -68,7 +57,7 @@ def sector_energy_uncertainty(
     normalised_bag: pl.DataFrame,
 ) -> pl.DataFrame:
     thresholds = settings.run_config().uncertainty
-    delivered = _select_years(consumption, settings.year)
+    delivered = select_year(consumption, settings.year)
     scenarios = [
         aggregate_cells(allocate(delivered, *links_at_threshold(links, residue, unresolved_candidates, threshold),
                                  normalised_connections, normalised_bag))
@@ -82,21 +71,17 @@ def residue_summary(residue: pl.DataFrame, normalised_connections: pl.DataFrame,
     return summarise_residue(residue, normalised_connections, allocation)
 
 
-def _keep_previous(out_dir: Path) -> pl.DataFrame | None:
-    """Move the previous run's published statistics to `previous/` and return them, so the
-    report can say what changed (None on a first run)."""
-    current = out_dir / "sector_energy_statistics.parquet"
-    if not current.exists():
-        return None
-    kept = out_dir / "previous" / current.name
-    kept.parent.mkdir(exist_ok=True)
-    current.replace(kept)
-    return pl.read_parquet(kept)
+def _previous_statistics(run_folder: RunFolder) -> pl.DataFrame | None:
+    """The last good run's published statistics, so the report can say what changed (None on a
+    first run)."""
+    path = run_folder.current(PUBLIC, "sector_energy_statistics.parquet")
+    return pl.read_parquet(path) if path.exists() else None
 
 
 @dg.asset(
     group_name=GROUP,
-    description="Writes the output tables, the quarantine, the run summary and the analyst report to the output folder.",
+    description="Writes the run's tables, quarantine, run summary and analyst report into its staging folder: "
+                "per-connection tables at the top, only what may leave the organisation in public/.",
 )
 def published_outputs(
     context: dg.AssetExecutionContext,
@@ -113,30 +98,47 @@ def published_outputs(
     connections_quarantine: pl.DataFrame,
 ) -> None:
     config = settings.run_config()
-    out_dir = config.out_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    previous = _keep_previous(out_dir)
-    tables = {
-        "links": links,
-        "residue": residue,
-        "sector_energy_statistics": sector_energy_statistics,
-        "sector_energy_uncertainty": sector_energy_uncertainty,
-        "quarantine": quarantine,
-    }
-    for name, frame in tables.items():
+    run_folder = settings.run_folder(context)
+    internal, public = run_folder.staging, run_folder.public
+    public.mkdir(exist_ok=True)
+    for name, frame, folder in [
+        ("links", links, internal),
+        ("residue", residue, internal),
+        ("quarantine", quarantine, internal),
+        ("sector_energy_statistics", sector_energy_statistics, public),
+        ("sector_energy_uncertainty", sector_energy_uncertainty, public),
+    ]:
         validate_output(name, frame)
-        frame.write_parquet(out_dir / f"{name}.parquet")
-    linkage_curve.write_parquet(out_dir / "linkage_curve.parquet")
-    residue_summary.write_parquet(out_dir / "residue_summary.parquet")
+        frame.write_parquet(folder / f"{name}.parquet")
+    linkage_curve.write_parquet(internal / "linkage_curve.parquet")
+    residue_summary.write_parquet(internal / "residue_summary.parquet")
     n_read = connections.height + connections_quarantine["row_number"].n_unique()
     summary = run_summary(n_read, links, residue, quarantine, sector_energy_statistics, allocation, residue_summary)
-    (out_dir / "run_summary.json").write_text(json.dumps(summary, indent=2))
-    (out_dir / "run_summary.html").write_text(summary_html(summary))
+    (internal / "run_summary.json").write_text(json.dumps(summary, indent=2))
+    (internal / "run_summary.html").write_text(summary_html(summary))
     report = ReportInputs(
         statistics=sector_energy_statistics, uncertainty=sector_energy_uncertainty, curve=linkage_curve,
-        profile_threshold=config.use_profile.min_match_probability, previous=previous,
+        profile_threshold=config.use_profile.min_match_probability, previous=_previous_statistics(run_folder),
     )
-    (out_dir / "analyst_report.html").write_text(analyst_report(report), encoding="utf-8")
+    (public / "analyst_report.html").write_text(analyst_report(report), encoding="utf-8")
     context.add_output_metadata(
-        {"out_dir": str(out_dir), **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}}
+        {"out_dir": str(config.out_dir), **{k: v for k, v in summary.items() if not isinstance(v, (dict, list))}}
     )
+
+
+@dg.asset(
+    group_name=GROUP,
+    deps=["published_outputs", "source_holder_reports", "complexes"],
+    description="Moves the run's staged outputs and warehouse into place, with a manifest, once every blocking "
+                "check has passed; the last good run becomes previous/. A run that stops earlier changes nothing.",
+)
+def promoted_outputs(context: dg.AssetExecutionContext, settings: KoppelwerkSettings) -> dg.MaterializeResult:
+    config = settings.run_config()
+    run_folder = settings.run_folder(context)
+    manifest = run_manifest(run_folder, config.as_record(), config.inputs(), PROJECT_ROOT)
+    promote(run_folder, manifest)
+    return dg.MaterializeResult(metadata={
+        "out_dir": dg.MetadataValue.path(str(config.out_dir)),
+        "warehouse": dg.MetadataValue.path(str(run_folder.warehouse)),
+        "files": len(manifest["outputs"]),
+    })

@@ -2,7 +2,6 @@
 
 
 import json
-import shutil
 
 import dagster as dg
 import polars as pl
@@ -34,8 +33,8 @@ _INS = {name: dg.AssetIn(name) for kind in KINDS for name in (kind, f"{kind}_rul
           description="Every contract rule of every delivery, as Great Expectations ran it under the run's profile.")
 def delivery_validation(context: dg.AssetExecutionContext, settings: KoppelwerkSettings, **frames: pl.DataFrame) -> pl.DataFrame:
     config = settings.run_config()
-    folder = config.out_dir / "quality"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = settings.run_folder(context).staging / "quality"
+    folder.mkdir(exist_ok=True)
     validation = validate_deliveries(delivery_results(frames), config.profile, docs_dir=folder / "data_docs")
     (folder / "validation.json").write_text(json.dumps(validation.to_dicts(), indent=1))
     missed = validation.filter(~pl.col("passed"))
@@ -52,15 +51,15 @@ def delivery_validation(context: dg.AssetExecutionContext, settings: KoppelwerkS
          **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates")}},
     description="One quality report (HTML and JSON) per netbeheerder and per gemeente, on its own records only.",
 )
-def source_holder_reports(settings: KoppelwerkSettings, **frames: pl.DataFrame) -> pl.DataFrame:
+def source_holder_reports(context: dg.AssetExecutionContext, settings: KoppelwerkSettings,
+                          **frames: pl.DataFrame) -> pl.DataFrame:
     config = settings.run_config()
+    run_folder = settings.run_folder(context)
     results = delivery_results(frames)
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     corrections = run_corrections(frames["links"], frames["residue"], frames["unresolved_candidates"])
     impact = fix_impact(frames["connections"], frames["bag"], frames["links"], corrections, config.use_profile)
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
-    folder = config.out_dir / "reports"
-    previous = read_previous(folder)
-    if folder.exists():
-        shutil.rmtree(folder)
-    return write_reports(build_reports(compliance, impact, deliveries, config.profile, previous), folder)
+    previous = read_previous(run_folder.current("reports"))
+    reports = build_reports(compliance, impact, deliveries, config.profile, previous)
+    return write_reports(reports, run_folder.staging / "reports")
