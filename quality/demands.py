@@ -1,14 +1,19 @@
 """Reuse demands that need more than one delivery: the contract rules of type `custom`.
 
-Each function takes the ingested frames and returns, per row of its delivery (by `row_number`
-in the delivery's `rule_results`), whether the row meets the demand. Rows quarantined at
-ingestion are not in the frames and count as meeting it (their defect is reported already).
+Each function takes the ingested frames and returns, per row of its delivery frame and in that
+frame's order, whether the row meets the demand. Rows quarantined at ingestion are not in the
+frames and count as meeting it (their defect is reported already).
+
+Polars joins keep no row order unless asked to (`maintain_order`), and a join on a key that
+repeats on the right multiplies rows; so every result here is lined up with its row by key or
+by an explicit row index, never by where a join happened to leave it.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from data_contracts import load_contract
 from linkage.bag_status import is_withdrawn
 
 HOURS_PER_YEAR = 8760
@@ -20,10 +25,12 @@ GAS_FLOW_PER_G = 1.6
 def bag_id_points_at_active_object(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Series:
     """Per connection (in the order of `connections`): false where a registered bag_id names no
     BAG object, or a withdrawn one; true where it names an active object or is empty (an empty
-    id is the demand `bag_id_filled`)."""
-    active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique().with_columns(active=pl.lit(True))
-    joined = connections.select("bag_id").with_row_index("order").join(active, on="bag_id", how="left").sort("order")
-    return (joined["bag_id"].is_null() | joined["active"].fill_null(False)).alias("bag_id_points_at_active_object")
+    id is the demand `bag_id_filled`). A membership test, not a join, so it keeps the rows as
+    they are however often an object repeats in `bag` (one row per address)."""
+    active = bag.filter(~is_withdrawn(pl.col("status")))["object_id"].implode()
+    return connections.select(
+        (pl.col("bag_id").is_null() | pl.col("bag_id").is_in(active)).alias("bag_id_points_at_active_object")
+    ).to_series()
 
 
 def max_annual_volume(capacity: pl.Expr) -> pl.Expr:
@@ -43,14 +50,64 @@ def max_annual_volume(capacity: pl.Expr) -> pl.Expr:
 
 def volume_plausible_for_capacity(consumption: pl.DataFrame, connections: pl.DataFrame) -> pl.Series:
     """Per consumption row (in order): false where the year's volume exceeds what the
-    connection's capacity can deliver; true where it fits, or where the capacity is unknown."""
-    limits = connections.select("ean", "product", limit=max_annual_volume(pl.col("aansluitcapaciteit")))
-    joined = (
-        consumption.select("ean", "product", "volume").with_row_index("order")
-        .join(limits, on=["ean", "product"], how="left")
-        .sort("order")
+    connection's capacity can deliver; true where it fits, or where the capacity is unknown.
+
+    The limits are taken one per (ean, product), the largest readable one where the register
+    repeats a connection, so the join cannot multiply a consumption row, and the row is called
+    implausible only if no capacity registered for it could deliver the volume."""
+    limits = (
+        connections.select("ean", "product", limit=max_annual_volume(pl.col("aansluitcapaciteit")))
+        .group_by("ean", "product")
+        .agg(pl.col("limit").max())
+    )
+    joined = consumption.select("ean", "product", "volume").join(
+        limits, on=["ean", "product"], how="left", maintain_order="left", validate="m:1"
     )
     return (joined["limit"].is_null() | (joined["volume"] <= joined["limit"])).alias("volume_plausible_for_capacity")
+
+
+def _with_connection_holder(rule_results: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
+    """Consumption `rule_results` with `holder` the netbeheerder of the row's connection.
+
+    Looked up by key: a consumption row's `record_id` is its EAN (the contract's recordId), so
+    quarantined rows get their holder too and show in that holder's report. Where the register
+    repeats an EAN its first row counts, as at ingestion; an EAN no connection has gets none.
+    """
+    if load_contract("consumption").record_id_columns != ("ean",):
+        raise ValueError("consumption rows are given their netbeheerder by record_id, which must be the EAN alone")
+    owners = (
+        connections.select(record_id="ean", holder="netbeheerder")
+        .filter(pl.col("record_id").is_not_null())
+        .unique("record_id", keep="first", maintain_order=True)
+    )
+    return (
+        rule_results.drop("holder")
+        .join(owners, on="record_id", how="left", maintain_order="left", validate="m:1")
+        .select(rule_results.columns)
+    )
+
+
+def _kept_row_numbers(rule_results: pl.DataFrame, quarantine: pl.DataFrame, frame_height: int) -> pl.Series:
+    """The `row_number`s of the rows ingestion kept, ascending: the row index of an ingested frame.
+
+    An ingested frame carries no row number; it holds the kept rows in delivery order, so its
+    i-th row is the i-th smallest kept row number, whatever order `rule_results` arrives in.
+    A frame of another height is not that delivery's, and lining it up would mislabel rows.
+    """
+    rejected = quarantine["row_number"].unique().implode()
+    kept = rule_results.filter(~pl.col("row_number").is_in(rejected))["row_number"].sort()
+    if kept.len() != frame_height:
+        raise ValueError(f"the ingested frame has {frame_height} rows, but {kept.len()} rows of its delivery were kept")
+    return kept
+
+
+def _demands(kind: str, bag: pl.DataFrame, connections: pl.DataFrame, consumption: pl.DataFrame) -> dict[str, pl.Series]:
+    """The cross-delivery demands of one delivery, each per row of its ingested frame."""
+    if kind == "connections":
+        return {"bag_id_points_at_active_object": bag_id_points_at_active_object(connections, bag)}
+    if kind == "consumption":
+        return {"volume_plausible_for_capacity": volume_plausible_for_capacity(consumption, connections)}
+    return {}
 
 
 def with_demands(
@@ -61,26 +118,18 @@ def with_demands(
     connections: pl.DataFrame,
     consumption: pl.DataFrame,
 ) -> pl.DataFrame:
-    """`rule_results` of one delivery with its cross-delivery demands added as columns, and, for
-    consumption, the holder filled in from the connection register (the netbeheerder of the EAN).
-
-    The ingested frames hold the kept rows in delivery order, so they line up with the rows of
-    `rule_results` that are not in `quarantine`; a quarantined row meets every demand here.
+    """`rule_results` of one delivery, in its order, with its cross-delivery demands added as
+    columns, and, for consumption, the holder filled in from the connection register (the
+    netbeheerder of the EAN). Each demand is joined to its row by `row_number`
+    (`_kept_row_numbers`); a quarantined row meets every demand here.
     """
-    rejected = quarantine.select("row_number").unique()
-    kept = rule_results.join(rejected, on="row_number", how="anti").select("row_number")
-    demands: dict[str, pl.Series] = {}
-    if kind == "connections":
-        demands["bag_id_points_at_active_object"] = bag_id_points_at_active_object(connections, bag)
     if kind == "consumption":
-        demands["volume_plausible_for_capacity"] = volume_plausible_for_capacity(consumption, connections)
-        holders = consumption.select("ean").join(connections.select("ean", holder="netbeheerder"), on="ean", how="left")
-        rule_results = rule_results.drop("holder").join(
-            kept.with_columns(holder=holders["holder"]), on="row_number", how="left"
-        ).select(rule_results.columns)
+        rule_results = _with_connection_holder(rule_results, connections)
+    demands = _demands(kind, bag, connections, consumption)
     if not demands:
         return rule_results
-    per_row = kept.with_columns(**demands)
-    return rule_results.join(per_row, on="row_number", how="left").with_columns(
+    frame_height = next(iter(demands.values())).len()
+    per_row = pl.DataFrame(demands).with_columns(row_number=_kept_row_numbers(rule_results, quarantine, frame_height))
+    return rule_results.join(per_row, on="row_number", how="left", maintain_order="left", validate="1:1").with_columns(
         pl.col(name).fill_null(True) for name in demands
     )
