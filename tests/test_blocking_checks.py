@@ -1,0 +1,118 @@
+"""Every blocking check can fail: fed a violating frame inside a real run, it stops the run,
+the error names it, and the output folder keeps the last good run."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Callable
+
+import polars as pl
+import pytest
+
+import linkage
+import publication.disclosure
+import synth
+from koppelwerk.cli import main
+from koppelwerk.config import DATA_DIR_VARIABLE, DisclosureRules
+from pipelines.publication import assets as publication_assets
+
+
+@pytest.fixture(scope="module")
+def delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("checks_delivery")
+    synth.write(synth.generate(800, seed=31), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def good_run(delivery: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One good run of the delivery, in a module-wide data folder and Dagster instance."""
+    root = tmp_path_factory.mktemp("checks_good_run")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(DATA_DIR_VARIABLE, str(root / "data"))
+        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
+        assert _run(delivery, root / "out") == 0
+    return root / "out"
+
+
+def _run(delivery: Path, out: Path) -> int:
+    return main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(delivery / "connections.parquet"),
+                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+
+
+def _tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and ".staging" not in p.relative_to(root).parts}
+
+
+def _drop_a_residue_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = linkage.link
+
+    def link(*args, **kwargs):  # type: ignore[no-untyped-def]
+        result = real(*args, **kwargs)
+        return dataclasses.replace(result, residue=result.residue.slice(1))
+
+    monkeypatch.setattr(linkage, "link", link)
+
+
+def _lose_an_allocated_row(monkeypatch: pytest.MonkeyPatch) -> None:
+    real = publication_assets.allocate
+    monkeypatch.setattr(publication_assets, "allocate", lambda *args: real(*args).slice(1))
+
+
+def _publish_with(rules: DisclosureRules) -> Callable[[pytest.MonkeyPatch], None]:
+    def patch(monkeypatch: pytest.MonkeyPatch) -> None:
+        real = publication_assets.sector_statistics
+        monkeypatch.setattr(publication_assets, "sector_statistics", lambda cells, _rules: real(cells, rules))
+
+    return patch
+
+
+def _no_secondary_suppression(monkeypatch: pytest.MonkeyPatch) -> None:
+    empty = pl.DataFrame(schema={"relation": pl.String, "cell": pl.UInt32})
+    monkeypatch.setattr(publication.disclosure, "_unsafe_relations", lambda members, rules: empty)
+
+
+def _publish_cells_where(condition: pl.Expr) -> Callable[[pytest.MonkeyPatch], None]:
+    """Publish, besides what disclosure control allows, the cells meeting `condition`."""
+    def patch(monkeypatch: pytest.MonkeyPatch) -> None:
+        real = publication_assets.sector_statistics
+
+        def statistics(cells: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
+            published = real(cells, rules)
+            keys = ["year", "region_level", "region_code", "sector", "product"]
+            leak = cells.filter(condition).select(*keys, leaked="volume")
+            assert leak.height, "the delivery has no such cell to leak"
+            return published.join(leak, on=keys, how="left").with_columns(
+                volume=pl.coalesce("leaked", "volume"),
+                suppressed=pl.col("suppressed") & pl.col("leaked").is_null(),
+            ).drop("leaked")
+
+        monkeypatch.setattr(publication_assets, "sector_statistics", statistics)
+
+    return patch
+
+
+@pytest.mark.parametrize(("violation", "check"), [
+    (_drop_a_residue_row, "every_connection_accounted_for"),
+    (_lose_an_allocated_row, "allocation_conserves_volume"),
+    (_publish_with(DisclosureRules(min_connections=1, min_dwellings=1, dominance_share=1.0)), "no_small_cells_published"),
+    (_no_secondary_suppression, "no_suppressed_cell_recoverable"),
+])
+def test_a_violating_frame_stops_the_run_naming_the_check(
+    delivery: Path, good_run: Path, tmp_path: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str], violation: Callable[[pytest.MonkeyPatch], None], check: str,
+) -> None:
+    out = tmp_path / "out"
+    shutil.copytree(good_run, out)
+    before = _tree(out)
+    capsys.readouterr()
+
+    violation(monkeypatch)
+    assert _run(delivery, out) != 0
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert error.startswith("koppelwerk: error: ") and check in error
+    assert _tree(out) == before
