@@ -67,19 +67,6 @@ def dagster_instance():
     return DagsterInstance.from_config(str(home))
 
 
-def _blocking_failures(folder: RunFolder) -> str:
-    """The blocking contract rules a delivery missed, from the run's staged validation."""
-    path = folder.staging / "quality" / "validation.json"
-    if not path.exists():
-        return ""
-    from quality.expectations import rule_summary
-
-    rows = json.loads(path.read_text())
-    return "; ".join(
-        f"{row['source']}_{row['rule']} ({rule_summary(row)})" for row in rows if row["blocking"] and not row["passed"]
-    )
-
-
 def _check_text(evaluation: Any) -> str:
     """A failed check's name, with its one-line summary where it has one."""
     summary = evaluation.metadata.get("summary")
@@ -96,16 +83,37 @@ def _log_to(path: Path) -> logging.Handler:
     for existing in list(root.handlers):
         root.removeHandler(existing)
     root.addHandler(handler)
-    root.setLevel(logging.INFO)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("koppelwerk").setLevel(logging.INFO)
     logging.captureWarnings(True)
     return handler
 
 
+def _koppelwerk_error_names() -> set[str]:
+    """Class names of our own errors, whose message is meant for the operator as it is."""
+    found, todo = set(), [KoppelwerkError]
+    while todo:
+        cls = todo.pop()
+        found.add(cls.__name__)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def _failure_text(event: Any) -> str:
+    """One line for a failed step: our own error's message as it is, anything else with its
+    step and type (the traceback is in the run's log)."""
+    error = event.step_failure_data.error
+    cause = error.cause or error
+    message = cause.message.split(": ", 1)[-1].strip()
+    if cause.cls_name in _koppelwerk_error_names():
+        return message
+    return f"step '{event.step_key}' failed: {cause.cls_name}: {message}"
+
+
 def _execute(config: RunConfig, folder: RunFolder) -> Any:
     """Run the job in process; any failure becomes a KoppelwerkError with one line, and the
-    run's staged outputs are discarded (the output folder's good run stays as it was)."""
-    from dagster import AssetCheckSeverity, DagsterExecutionStepExecutionError
-    from dagster._core.errors import DagsterAssetCheckFailedError
+    run's staged outputs are set aside (the output folder's good run stays as it was)."""
+    from dagster import AssetCheckSeverity
 
     from pipelines.definitions import build_definitions
     from pipelines.jobs import JOB_NAME
@@ -115,21 +123,15 @@ def _execute(config: RunConfig, folder: RunFolder) -> Any:
     run_config = {"loggers": {"progress": {"config": {"steps": asset_steps(job)}},
                               "run_log": {"config": {"path": str(folder.log)}}}}
     try:
-        try:
-            result = job.execute_in_process(run_config=run_config, instance=dagster_instance(), run_id=folder.run_id,
-                                            raise_on_error=True)
-        except DagsterExecutionStepExecutionError as error:
-            cause = error.user_exception
-            logging.getLogger("koppelwerk").error("step '%s' failed", error.step_key, exc_info=cause)
-            if isinstance(cause, KoppelwerkError):
-                raise KoppelwerkError(str(cause)) from error
-            raise KoppelwerkError(f"step '{error.step_key}' failed: {type(cause).__name__}: {cause}") from error
-        except DagsterAssetCheckFailedError as error:
-            raise KoppelwerkError(f"asset checks failed: {_blocking_failures(folder) or error}") from error
+        result = job.execute_in_process(run_config=run_config, instance=dagster_instance(), run_id=folder.run_id,
+                                        raise_on_error=False)
         failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
         blocking = [evaluation for evaluation in failed if evaluation.severity == AssetCheckSeverity.ERROR]
         if blocking:
             raise KoppelwerkError("asset checks failed: " + "; ".join(_check_text(e) for e in blocking))
+        step_failures = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]
+        if step_failures:
+            raise KoppelwerkError(_failure_text(step_failures[0]))
         if not result.success:
             raise KoppelwerkError("the run did not complete")
     except BaseException:

@@ -220,3 +220,26 @@ def test_missed_reuse_demands_warn_and_the_run_goes_on(
         filled = next(d for d in report["demands"] if d["rule"] == "bag_id_filled")
         assert filled["compliance"] == 0.0 and not filled["meets"] and not filled["blocking"]
         assert report["summary"]["missed"] >= 1 and report["summary"]["missed_blocking"] == 0
+
+
+def test_an_unexpected_failure_is_one_line_and_its_traceback_goes_to_the_log(
+    delivery: Path, tmp_path: Path, dagster_home: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A bug in a stage (here: complexes) stops the run; the terminal gets one line naming the
+    step and the log, the log gets the stack."""
+    from pipelines.linkage import assets as linkage_assets
+
+    def broken(links: pl.DataFrame) -> pl.DataFrame:
+        raise RuntimeError("a planted bug")
+
+    monkeypatch.setattr(linkage_assets, "build_complexes", broken)
+    assert _run(delivery, tmp_path / "out") != 0
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("koppelwerk: error: step 'complexes' failed: RuntimeError: a planted bug")
+    (log,) = (data_dir / "logs").glob("*.log")
+    assert str(log) in last
+    assert 'raise RuntimeError("a planted bug")' in log.read_text()  # the stack of the failure
+    assert not (tmp_path / "out" / "links.parquet").exists()
