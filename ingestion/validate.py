@@ -2,18 +2,25 @@
 
 The contract decides everything here (ADR 0002): which columns are kept, their dtypes, and the
 row rules. Values are parsed into the contract dtype; a value that does not parse is a finding
-of rule `type_<column>`. The contract's library rules (nullValues, invalidValues,
-duplicateValues) are interpreted generically; a rule whose executable form is SQL has its polars
-equivalent in `SQL_RULES` under the same name, and tests check the two agree. Rows that break a
-rule with `quarantine: true` go to the quarantine, one finding per broken rule; every other row
-goes on, and breaks of flag rules are only counted.
+of rule `type_<column>`, and so is a number that is not finite (`inf`, `nan`, `1e309`): no
+measurement or coordinate is infinite, and one such value would turn every sum it enters into
+`inf`. A number column delivered as text is read with the decimal mark its values show, decided
+from all of them (`_decimal_mark`); a column whose mark is in doubt refuses the file. The
+contract's library rules (nullValues, invalidValues, duplicateValues) are interpreted
+generically; a rule whose executable form is SQL has its polars equivalent in `SQL_RULES` under
+the same name, and tests check the two agree. Rows that break a rule with `quarantine: true` go
+to the quarantine, one finding per broken rule; every other row goes on, and breaks of flag
+rules are only counted.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -28,10 +35,23 @@ BOOLEAN_WORDS: dict[str, bool] = {
     "false": False, "f": False, "0": False, "n": False, "nee": False, "no": False,
 }
 _INTEGER = r"^[+-]?[0-9]+$"
-_DECIMAL_POINT = r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$"
+_EXPONENT = r"([eE][+-]?[0-9]+)?"
+_DECIMAL_POINT = rf"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+){_EXPONENT}$"
 # Dutch notation: comma for decimals, optionally dots between groups of three digits.
-_DECIMAL_COMMA = r"^[+-]?([0-9]+|[0-9]{1,3}(\.[0-9]{3})+)(,[0-9]+)?$"
-_TYPE_NAMES = {pl.Int64(): "an integer", pl.Float64(): "a number", pl.Boolean(): "a boolean"}
+_DECIMAL_COMMA = rf"^[+-]?([0-9]+|[0-9]{{1,3}}(\.[0-9]{{3}})+)(,[0-9]+)?{_EXPONENT}$"
+# The two kinds of value that read differently with either decimal mark.
+_DOT_EITHER = rf"^[+-]?[0-9]{{1,3}}\.[0-9]{{3}}{_EXPONENT}$"  # 2.731: a decimal point, or a thousands dot (2731)
+_COMMA_EITHER = r"^[+-]?[0-9]{1,3},[0-9]{3}$"  # 1,234: a decimal comma, or a thousands comma (1234)
+_TYPE_NAMES = {pl.Int64(): "an integer", pl.Float64(): "a finite number", pl.Boolean(): "a boolean"}
+# Parquet types whose values have no text or number form to parse: the column cannot be read.
+_UNREADABLE_DTYPES = (pl.List, pl.Array, pl.Struct, pl.Binary, pl.Object)
+# A quarantine detail quotes the offending value; a 10,000-character one is cut to this length.
+DETAIL_MAX_CHARS = 200
+
+# Bounds of the consumption contract's sql rules `volume_below_absurd` and `year_in_range`
+# (the contract says why); the contract's queries hold the same numbers.
+ABSURD_VOLUME = 1e11
+FIRST_YEAR = 2000
 
 
 # The column that names a delivery's source holder: the grid operator of a connection, the
@@ -83,6 +103,12 @@ class Finding:
     helpers: tuple[pl.Expr, ...] = ()
 
 
+def printable(text: str) -> str:
+    """`text` with line breaks and other control characters escaped (`\\n`), so that a message
+    naming a file, a header cell or a zip member stays on one line."""
+    return re.sub(r"[\x00-\x1f\x7f]", lambda control: repr(control.group())[1:-1], text)
+
+
 def ean_is_valid(ean: pl.Expr) -> pl.Expr:
     """True for 18 digits whose last is the GS1 mod-10 check digit (weights 3,1,3,... from the right)."""
     digits = [ean.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(18)]
@@ -128,13 +154,22 @@ SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
         pl.col("volume") < 0,
         pl.format("volume = {} is negative", _value("volume")),
     ),
+    "volume_below_absurd": lambda: (
+        pl.col("volume") >= ABSURD_VOLUME,
+        pl.format(f"volume = {{}} {{}} is not below {ABSURD_VOLUME:.0e}, more than any connection delivers in a year",
+                  _value("volume"), pl.col("unit")),
+    ),
+    "year_in_range": lambda: (
+        ~pl.col("year").is_between(FIRST_YEAR, date.today().year),
+        pl.format("year = {} is outside {}..{}", _value("year"), pl.lit(FIRST_YEAR), pl.lit(date.today().year)),
+    ),
 }
 
 
 def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> IngestResult:
     """Keep the declared columns of `raw`, parse them, apply the row rules, split off the quarantine."""
     contract = load_contract(kind)
-    where = f"{kind} delivery {source_path}"
+    where = f"{kind} delivery {printable(str(source_path))}"
     if raw.height == 0:
         raise InputError(f"{where}: the file holds no data rows")
     by_name = _declared_columns(contract, raw.columns, where)
@@ -149,7 +184,7 @@ def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> Ingest
                 pl.lit(None, dtype=pl.String).alias(_failed(column.name)),
             ]
         else:
-            parsed += _parse(raw, source, column)
+            parsed += _parse(raw, source, column, where)
     work = raw.select(parsed).with_columns(_canonical_enum(column) for column in contract.columns if column.enum)
 
     findings = [_type_finding(column) for column in contract.columns if column.dtype != pl.String()]
@@ -171,7 +206,7 @@ def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> Ingest
             row_number=pl.col(ROW),
             record_id=record_id,
             rule=pl.lit(finding.rule),
-            detail=finding.detail,
+            detail=_clipped(finding.detail),
         )
         for finding in quarantined
     ]
@@ -219,19 +254,22 @@ def _mask(rule: str) -> str:
     return f"__rule_{rule}"
 
 
-def _parse(raw: pl.DataFrame, source: str, column: Column) -> list[pl.Expr]:
+def _parse(raw: pl.DataFrame, source: str, column: Column, where: str) -> list[pl.Expr]:
     """The column in its contract dtype, and beside it the delivered text of values that failed to parse.
 
     Text is stripped and an empty value is null, so a CSV and a Parquet file with the same
-    content give the same result.
+    content give the same result. Parquet dates and categories are read through their text.
     """
     dtype = raw.schema[source]
+    if isinstance(dtype, _UNREADABLE_DTYPES):
+        raise InputError(f"{where}: column {source!r} holds {dtype} values; expected text or {column.dtype}")
     value = pl.col(source)
-    if dtype == pl.String():
-        text = value.str.strip_chars()
+    if dtype.is_decimal():
+        value, dtype = value.cast(pl.Float64), pl.Float64()
+    if not (dtype.is_numeric() or dtype in (pl.Boolean(), pl.Null())):
+        text = value.cast(pl.String).str.strip_chars()
         text = pl.when(text != "").then(text)
-        # A column that writes any number with a comma is read as Dutch notation throughout.
-        decimal_comma = column.dtype == pl.Float64() and bool(raw[source].str.contains(",").any())
+        decimal_comma = column.dtype == pl.Float64() and _decimal_mark(raw[source], source, where) == ","
         typed = _from_text(text, column.dtype, decimal_comma)
     elif column.dtype == pl.String():
         text = value.cast(pl.String)
@@ -241,7 +279,59 @@ def _parse(raw: pl.DataFrame, source: str, column: Column) -> list[pl.Expr]:
     else:
         text = value.cast(pl.String)
         typed = _from_number(value, dtype, column.dtype)
+    if column.dtype == pl.Float64():
+        typed = pl.when(typed.is_finite()).then(typed)
     return [typed.alias(column.name), pl.when(text.is_not_null() & typed.is_null()).then(text).alias(_failed(column.name))]
+
+
+def _decimal_mark(values: pl.Series, name: str, where: str) -> Literal[".", ","]:
+    """The decimal mark of a number column delivered as text, decided from all its values.
+
+    A value that only one mark reads (`3512.5`; `3512,5`, `1.234,5`, `1.234.567`) shows the
+    file's mark; a value without either (`12`, `1e3`) shows nothing. The mark is `,` when some
+    value shows it, else `.`, the normal case. A value that the other mark would read differently, by
+    making its separator a thousands separator (`2.731` beside decimal commas, `1,234` without
+    them), cannot be read either way without guessing by a factor of 1,000: the file is refused,
+    naming the column and rows, and so is a column that shows both marks.
+    """
+    value = pl.col("value")
+    readings = (
+        pl.DataFrame({"value": values.cast(pl.String).str.strip_chars()})
+        .with_row_index("row", offset=1)
+        .filter(value.str.contains_any([".", ","]))
+        .with_columns(
+            kind=pl.when(value.str.contains(_DOT_EITHER)).then(pl.lit("dot_either"))
+            .when(value.str.contains(_COMMA_EITHER)).then(pl.lit("comma_either"))
+            .when(value.str.contains(_DECIMAL_POINT)).then(pl.lit("point"))
+            .when(value.str.contains(_DECIMAL_COMMA)).then(pl.lit("comma"))
+        )
+        .drop_nulls("kind")
+    )
+    cited = {
+        kind: _cite(rows, cells, total)
+        for kind, rows, cells, total in readings.group_by("kind").agg(
+            pl.col("row").head(3), pl.col("value").head(3), pl.len()
+        ).iter_rows()
+    }
+    column = f"{where}: column {name!r}"
+    if "point" in cited and "comma" in cited:
+        raise InputError(f"{column} mixes decimal marks: a decimal point in {cited['point']}, "
+                         f"a decimal comma in {cited['comma']}")
+    if "comma" in cited:
+        if "dot_either" in cited:
+            raise InputError(f"{column} writes decimal commas ({cited['comma']}), so the '.' in {cited['dot_either']} "
+                             "may be a thousands separator or a decimal point: refused rather than guessed")
+        return ","
+    if "comma_either" in cited:
+        raise InputError(f"{column}: the ',' in {cited['comma_either']} may be a decimal comma or a thousands "
+                         "separator: refused rather than guessed")
+    return "."
+
+
+def _cite(rows: list[int], values: list[str], total: int) -> str:
+    """`row 3 '2.731', row 8 '12.345' and 40 more`: where in the file a kind of value occurs."""
+    shown = ", ".join(f"row {row} {value!r}" for row, value in zip(rows, values, strict=True))
+    return shown + (f" and {total - len(rows)} more" if total > len(rows) else "")
 
 
 def _from_text(text: pl.Expr, dtype: pl.DataType, decimal_comma: bool) -> pl.Expr:
@@ -260,12 +350,21 @@ def _from_text(text: pl.Expr, dtype: pl.DataType, decimal_comma: bool) -> pl.Exp
 
 
 def _from_number(value: pl.Expr, source: pl.DataType, dtype: pl.DataType) -> pl.Expr:
-    """Cast an already typed column; a fraction for an integer, or anything but 0/1 for a boolean, fails."""
+    """Cast an already typed column; a fraction for an integer, a boolean for a number, or anything
+    but 0/1 for a boolean, fails."""
     if dtype == pl.Int64() and source.is_float():
         return pl.when(value == value.floor()).then(value.cast(pl.Int64, strict=False))
     if dtype == pl.Boolean() and source.is_numeric():
         return pl.when(value == 1).then(True).when(value == 0).then(False)
+    if dtype != pl.Boolean() and source == pl.Boolean():
+        return pl.lit(None, dtype=dtype)
     return value.cast(dtype, strict=False)
+
+
+def _clipped(detail: pl.Expr) -> pl.Expr:
+    """A detail cut to `DETAIL_MAX_CHARS`, so a 10,000-character value does not fill the holder's report."""
+    cut = detail.str.slice(0, DETAIL_MAX_CHARS - 1) + pl.lit("…")
+    return pl.when(detail.str.len_chars() > DETAIL_MAX_CHARS).then(cut).otherwise(detail)
 
 
 def _canonical_enum(column: Column) -> pl.Expr:

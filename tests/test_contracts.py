@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import re
 from pathlib import Path
 
@@ -182,9 +184,9 @@ QUARANTINE_RULES = {
     },
     "connections": {"ean_required", "ean_check_digit", "ean_unique", "product_required", "product_enum"},
     "consumption": {
-        "ean_required", "ean_check_digit", "year_required", "product_required", "product_enum",
-        "volume_required", "volume_non_negative", "unit_required", "unit_enum", "unit_matches_product",
-        "consumption_key_unique",
+        "ean_required", "ean_check_digit", "year_required", "year_in_range", "product_required", "product_enum",
+        "volume_required", "volume_non_negative", "volume_below_absurd", "unit_required", "unit_enum",
+        "unit_matches_product", "consumption_key_unique",
     },
 }
 FLAG_ONLY = {
@@ -236,6 +238,8 @@ SQL_RULE_CASES: dict[str, pl.DataFrame] = {
     ),
     "huisnummer_range": pl.DataFrame({"huisnummer": [0, 1, 99999, 100000, -3, None]}),
     "volume_non_negative": pl.DataFrame({"volume": [0.0, -0.5, 12.0, None]}),
+    "volume_below_absurd": pl.DataFrame({"volume": [0.0, 3512.5, 9.99e10, 1e11, 1e15, None]}),
+    "year_in_range": pl.DataFrame({"year": [1999, 2000, 2024, date.today().year, date.today().year + 1, 0, None]}),
     "unit_matches_product": pl.DataFrame(
         {"product": ["ELK", "ELK", "GAS", "GAS", "XYZ", None], "unit": ["kWh", "m3", "m3", "kWh", "kWh", "kWh"]}
     ),

@@ -140,7 +140,7 @@ def test_quarantine_rows_say_what_is_wrong(connections_cp1252: Path) -> None:
     assert by_rule["ean_required"]["record_id"] is None
     assert by_rule["type_huisnummer"]["detail"] == "huisnummer = '12a' is not an integer"
     assert by_rule["product_enum"]["detail"] == "product = 'WATER' is not one of ELK, GAS"
-    assert by_rule["type_x"]["detail"] == "x = 'abc' is not a number"
+    assert by_rule["type_x"]["detail"] == "x = 'abc' is not a finite number"
 
 
 def test_comma_utf8_bom_and_parquet_read_the_same(connections_cp1252: Path, tmp_path: Path) -> None:
@@ -265,7 +265,7 @@ CONSUMPTION_ROWS = [
     [EAN[4], "2024", "ELK", "10", "MWh"],          # 6 unknown unit
     [EAN[5], "2024", "GAS", "10", "kWh"],          # 7 unit of the other product
     [EAN[6], "2024", "GAS", "", "m3"],             # 8 no volume
-    [EAN[7], "2024", "GAS", "1.5", "m3"],          # 9 a decimal point in a decimal-comma column
+    [EAN[7], "2024", "GAS", "n.v.t.", "m3"],       # 9 text in a number column
     [EAN[8], "2023", "ELK", "0", "kwh"],           # 10 zero is fine
 ]
 
@@ -336,7 +336,7 @@ def test_missing_required_columns_name_file_and_columns(tmp_path: Path) -> None:
         ("bom_only.csv", b"\xef\xbb\xbf", "empty"),
         ("header_only.csv", b"ean;year;product;volume;unit\r\n", "no data rows"),
         ("not_text.csv", b"ean;year\n\x81\x8d\x8f;2024\n", "neither UTF-8 nor Windows-1252"),
-        ("ragged.csv", b"ean;year;product;volume;unit\n1;2;3;4;5;6;7\n", "unreadable CSV"),
+        ("ragged.csv", b"ean;year;product;volume;unit\n1;2;3;4;5;6;7\n", "the header has 5 fields, row 1 has 7"),
         ("broken.parquet", b"PAR1 this is not parquet", "unreadable Parquet"),
         ("verbruik.xlsx", b"PK\x03\x04", "unsupported file type '.xlsx'"),
         ("twice.csv", b"EAN;ean;year;product;volume;unit\n1;1;2024;ELK;1;kWh\n", "'EAN' and 'ean' are the same column"),

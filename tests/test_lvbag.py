@@ -405,8 +405,8 @@ def test_a_zip_that_is_not_an_extract(tmp_path: Path, lvbag_dir: Path) -> None:
     other = tmp_path / "notes.zip"
     with zipfile.ZipFile(other, "w") as zf:
         zf.writestr("README.md", "not BAG")
-    _raises_naming(other, "no VBO, LIG or STA")
-    _raises_naming(lvbag_dir / "nlextract-testdata" / "0221PND15092020.zip", "no VBO, LIG or STA")
+    _raises_naming(other, "incomplete LVBAG extract: no VBO, LIG, STA, NUM, OPR, WPL, GWR chunks")
+    _raises_naming(lvbag_dir / "nlextract-testdata" / "0221PND15092020.zip", "chunks found: none the reader reads")
     _raises_naming(tmp_path / "absent.zip", "file not found")
 
 

@@ -21,6 +21,12 @@ A *stored* inner zip is therefore read through a window on its parent stream, wh
 free: Kadaster stores the gemeente bundle in the outer zip and, in the '9999' layout, the per-type
 zips. A deflated inner zip (the per-type zips inside a gemeente bundle) goes through `ZipExtFile`:
 a few extra decompression passes over that one zip, then sequential reading.
+
+A zip is found from its end, so a download cut off just after a stored inner zip still opens:
+as that inner zip, with the bytes before it taken for a prefix. Every zip here must therefore
+start with its first member, and a broken one is named by its trail (`0457GEM15102021.zip/
+0457VBO15102021.zip: ...`). XML is parsed without DTDs, entities or network access: an extract
+has none, and a hostile file must not make the reader expand or fetch anything.
 """
 
 from __future__ import annotations
@@ -31,7 +37,7 @@ import re
 import struct
 import zipfile
 from collections.abc import Iterator
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path, PurePosixPath
@@ -50,6 +56,8 @@ _GWR_MEMBER = re.compile(r"^GEM-WPL-RELATIE-(?P<date>\d{8})(?:-\d+)?\.(?P<ext>zi
 _BUNDLE_MEMBER = re.compile(r"^\d{4}GEM\d{8}\.zip$")
 _EXTRACT_NAME = re.compile(r"^(BAGGEM\d{4}L-\d{8}|BAGNLDL-\d{8}.*|lvbag-extract-nl)\.zip$", re.IGNORECASE)
 _LOCAL_FILE_HEADER = struct.Struct("<4s5H3L2H")
+# No DTD, no entity expansion, no network: see the module docstring.
+XML_PARSER_OPTIONS = {"resolve_entities": False, "no_network": True, "load_dtd": False}
 
 
 @dataclass(frozen=True)
@@ -91,10 +99,10 @@ def looks_like_extract(path: Path) -> bool:
 
 def read_leveringsdocument(fp: BinaryIO) -> Leveringsdocument:
     """Parse Leveringsdocument-BAG-Extract.xml at the top of the extract, if it has one."""
-    with zipfile.ZipFile(fp) as zf:
+    with open_zip(fp, ()) as zf:
         if LEVERINGSDOCUMENT not in zf.namelist():
             return Leveringsdocument(stand=None, gemeente_code=None)
-        root = etree.fromstring(zf.read(LEVERINGSDOCUMENT))
+        root = etree.fromstring(zf.read(LEVERINGSDOCUMENT), etree.XMLParser(**XML_PARSER_OPTIONS))
     stand = root.findtext(".//{*}StandTechnischeDatum")
     gemeenten = [code.strip() for code in root.xpath(".//*[local-name()='GemeenteIdentificatie']/text()")]
     return Leveringsdocument(
@@ -109,7 +117,7 @@ def walk(fp: BinaryIO, trail: tuple[str, ...] = ()) -> Iterator[tuple[Member, zi
     The caller opens the chunk with `zf.open(info)` while the generator waits at it; the nested
     zips stay open until the walk moves past them.
     """
-    with zipfile.ZipFile(fp) as zf:
+    with open_zip(fp, trail) as zf:
         for info in zf.infolist():
             route = _route(PurePosixPath(info.filename).name)
             if route is None:
@@ -122,6 +130,24 @@ def walk(fp: BinaryIO, trail: tuple[str, ...] = ()) -> Iterator[tuple[Member, zi
                     yield from walk(inner, here)
             else:
                 yield Member(kind=kind, trail=here, stand=stand), zf, info
+
+
+@contextmanager
+def open_zip(fp: BinaryIO, trail: tuple[str, ...]) -> Iterator[zipfile.ZipFile]:
+    """The zip in `fp`; BadZipFile naming the trail when it is broken or does not start at its first member."""
+    where = "/".join(trail) or "the zip"
+    try:
+        zf = zipfile.ZipFile(fp)
+    except (zipfile.BadZipFile, EOFError) as exc:
+        raise zipfile.BadZipFile(f"{where} is cut off, damaged or no zip at all: {exc}") from exc
+    with zf:
+        start = min((info.header_offset for info in zf.infolist()), default=0)
+        if start:
+            raise zipfile.BadZipFile(
+                f"{where} is cut off or damaged: its central directory puts the first member at byte {start}, "
+                "not at the start of the file (is the end found that of an inner zip?)"
+            )
+        yield zf
 
 
 def _is_lvbag_member(name: str) -> bool:

@@ -20,6 +20,7 @@ from typing import BinaryIO
 import polars as pl
 from lxml import etree
 
+from ingestion.lvbag.archive import XML_PARSER_OPTIONS
 from ingestion.lvbag.geometry import representative_point
 
 Fields = dict[str, list[etree._Element]]
@@ -92,6 +93,7 @@ def parse_chunk(kind: str, stream: BinaryIO, day: date) -> tuple[pl.DataFrame, i
         remove_comments=True,
         remove_pis=True,
         huge_tree=True,  # lift libxml2's 10 MB text-node cap: a detailed woonplaats ring is one text node
+        **XML_PARSER_OPTIONS,
     ):
         seen += 1
         row = extract(element, on_day)

@@ -10,7 +10,10 @@ gemeente on the peildatum), else from the gemeente the extract was made for, els
 four digits of the object id (where the object was created, which can be a former gemeente).
 
 An object whose address does not resolve is kept with empty address parts, never dropped: the
-contract validation downstream quarantines it with a reason, and the log counts such rows.
+contract validation downstream quarantines it with a reason, and the log counts such rows. An
+extract that lacks a whole kind of chunk is refused instead: every Kadaster extract holds each
+kind (an empty chunk where a gemeente has none), so a missing kind means a cut-off download or
+members left out, and reading on would resolve no address at all.
 """
 
 from __future__ import annotations
@@ -27,14 +30,18 @@ from typing import BinaryIO
 import polars as pl
 from lxml import etree
 
+from data_contracts import load_contract
 from ingestion.lvbag import archive, chunks
 from ingestion.lvbag.archive import ADDRESSABLE_KINDS, Leveringsdocument, Member
-from data_contracts import load_contract
+from ingestion.validate import printable
 from koppelwerk.errors import InputError
 
 log = logging.getLogger("koppelwerk.ingestion.lvbag")
 
 OBJECT_TYPES = {"VBO": "verblijfsobject", "LIG": "ligplaats", "STA": "standplaats"}
+# The chunk kinds an address is resolved from; GEM-WPL-RELATIE (GWR) as well unless the
+# Leveringsdocument names the one gemeente the extract is of.
+REQUIRED_KINDS = (*ADDRESSABLE_KINDS, "NUM", "OPR", "WPL")
 # The canonical BAG columns, as the contract declares them: the reader maps the XML onto exactly these.
 BAG_SCHEMA = load_contract("bag").polars_schema
 # What a broken zip, a truncated deflate stream or malformed XML raise while streaming.
@@ -51,11 +58,11 @@ def read_lvbag_extract(path: Path, peildatum: date | None = None) -> pl.DataFram
 
     `peildatum` defaults to the extract date (StandTechnischeDatum in
     Leveringsdocument-BAG-Extract.xml, else the date in the member names). Raises InputError,
-    naming the file, when it is missing, not a readable zip, holds malformed XML, or holds no
-    verblijfsobjecten, ligplaatsen or standplaatsen.
+    naming the file, when it is missing, not a readable zip (cut off, damaged), holds malformed
+    XML, or lacks a kind of chunk the reader needs (`REQUIRED_KINDS`).
     """
     path = Path(path)
-    where = f"LVBAG extract {path}"
+    where = f"LVBAG extract {printable(str(path))}"
     if not path.is_file():
         raise InputError(f"{where}: file not found")
     started = time.perf_counter()
@@ -63,7 +70,7 @@ def read_lvbag_extract(path: Path, peildatum: date | None = None) -> pl.DataFram
         with path.open("rb") as fp:
             levering = archive.read_leveringsdocument(fp)
             members = [member for member, _, _ in archive.walk(fp)]
-            _require_addressable_objects(where, members)
+            _require_chunk_kinds(where, members, levering)
             day = _peildatum(where, peildatum, levering, members)
             tables = _read_tables(where, fp, members, day)
     except _UNREADABLE as exc:
@@ -73,14 +80,22 @@ def read_lvbag_extract(path: Path, peildatum: date | None = None) -> pl.DataFram
     return frame
 
 
-def _require_addressable_objects(where: str, members: Sequence[Member]) -> None:
-    """Fail on a zip without VBO/LIG/STA chunks (e.g. panden only): it cannot feed the linkage."""
+def _require_chunk_kinds(where: str, members: Sequence[Member], levering: Leveringsdocument) -> None:
+    """Fail on an extract without every kind of chunk the addresses are resolved from.
+
+    Without GEM-WPL-RELATIE the gemeente falls back to the one the Leveringsdocument names, which
+    is right for a gemeente extract; without that either, it would be the first four digits of
+    each object id, wrong for every object a former gemeente created.
+    """
     kinds = {member.kind for member in members}
-    if not kinds & set(ADDRESSABLE_KINDS):
-        raise InputError(f"{where}: not an LVBAG extract with addressable objects (no VBO, LIG or STA chunks found)")
-    for kind in ("NUM", "OPR", "WPL", "GWR"):
-        if kind not in kinds:
-            log.warning("%s: no %s chunks; what needs them stays empty or falls back", where, kind)
+    needed = [*REQUIRED_KINDS, *(["GWR"] if levering.gemeente_code is None else [])]
+    missing = [kind for kind in needed if kind not in kinds]
+    if missing:
+        found = f"only {', '.join(sorted(kinds))}" if kinds else "none the reader reads"
+        raise InputError(f"{where}: incomplete LVBAG extract: no {', '.join(missing)} chunks, which the reader "
+                         f"needs (chunks found: {found})")
+    if "GWR" not in kinds:
+        log.warning("%s: no GWR chunks; the gemeente of every object is %s", where, levering.gemeente_code)
 
 
 def _peildatum(where: str, peildatum: date | None, levering: Leveringsdocument, members: Sequence[Member]) -> date:
@@ -106,7 +121,7 @@ def _read_tables(where: str, fp: BinaryIO, members: Sequence[Member], day: date)
             with zf.open(info) as stream:
                 frame, seen = chunks.parse_chunk(member.kind, stream, day)
         except _UNREADABLE as exc:
-            raise InputError(f"{where}: {member.name}: {_one_line(exc)}") from exc
+            raise InputError(f"{where}: {printable(member.name)}: {_one_line(exc)}") from exc
         parts[member.kind].append(frame)
         log.info(
             "chunk %d/%d %s: %d of %d voorkomens valid on %s (%.1f s)",
@@ -185,4 +200,4 @@ def _log_summary(frame: pl.DataFrame, day: date, seconds: float) -> None:
 
 
 def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+    return printable(" ".join(str(exc).split())) or type(exc).__name__
