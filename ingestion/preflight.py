@@ -3,25 +3,28 @@ succeed stops before anything is linked (and long before it could replace a good
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from koppelwerk.errors import InputError
 
 
-def require_rows(kind: str, valid: pl.DataFrame, n_rows_read: int) -> None:
+def require_rows(kind: str, path: Path, valid: pl.DataFrame, n_rows_read: int) -> None:
     """A delivery with no valid row would publish statistics of nothing."""
     if valid.height == 0:
         detail = "it is empty" if n_rows_read == 0 else f"all {n_rows_read} rows are in quarantine"
-        raise InputError(f"{kind}: the delivery holds no valid rows ({detail})")
+        raise InputError(f"{kind} delivery {path}: no valid rows ({detail})")
 
 
-def select_year(consumption: pl.DataFrame, year: int | None) -> pl.DataFrame:
+def select_year(consumption: pl.DataFrame, year: int | None, path: Path | None = None) -> pl.DataFrame:
     """The consumption of the requested year, or of every delivered year when none is asked."""
+    where = f"consumption delivery {path}" if path else "consumption"
     years = sorted(consumption["year"].unique().drop_nulls().to_list())
     if not years:
-        raise InputError("consumption: the delivery holds no valid rows")
+        raise InputError(f"{where}: no valid rows")
     if year is None:
         return consumption
     if year not in years:
-        raise InputError(f"consumption: --year {year} is not in the delivery (years present: {', '.join(map(str, years))})")
+        raise InputError(f"{where}: --year {year} is not in the delivery (years present: {', '.join(map(str, years))})")
     return consumption.filter(pl.col("year") == year)

@@ -27,9 +27,9 @@ def _delivery_asset(kind: str) -> dg.AssetsDefinition:
     def _ingest(context: dg.AssetExecutionContext, settings: KoppelwerkSettings):
         path = Path(getattr(settings, kind))
         result = read_delivery(kind, path)  # type: ignore[arg-type]
-        require_rows(kind, result.frame, result.n_rows_read)
+        require_rows(kind, path, result.frame, result.n_rows_read)
         if kind == "consumption":
-            select_year(result.frame, settings.year)  # a missing --year stops the run here
+            select_year(result.frame, settings.year, path)  # a --year not delivered stops the run here
         context.log.info(
             f"{kind}: read {result.n_rows_read} rows from {path}, {result.frame.height} valid, "
             f"{result.quarantine.height} quarantine findings; dropped columns: {result.dropped_columns or 'none'}"
