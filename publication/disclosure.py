@@ -13,27 +13,66 @@ primary rules themselves, else their sum discloses a small group. Cells are adde
 volume first, until every relation holds (`suppress`). `recoverable_cells` is the attacker's
 side: it finds every suppressed cell that published cells determine exactly, through any
 combination of relations.
+
+Figures that share connections within one row (a cell's volume, the part of it through
+probabilistic links, its volume at other linkage thresholds; `publication.uncertainty`) are
+controlled part by part: `row_disclosures` lists every sum of connections the row's figures
+give away exactly, and each must pass the same primary rules. Such part
+figures add up over the relations as volumes do; `exposed_parts` finds the relations whose
+published part figures give withheld ones away, `protect_parts` is their secondary suppression.
 """
 
 from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import polars as pl
 
 from koppelwerk.config import DisclosureRules
-from publication.cells import CELL_KEYS, NATIONAL, TOTAL_SECTOR
+from publication.cells import CELL_KEYS, NATIONAL, TOTAL_SECTOR, stable_sum
 
 DWELLING_SECTOR = "woonfunctie"
 _GROUP = ["year", "product"]
 MAX_ROUNDS = 100
+# Above this many kinds of connection in one row, spans are not enumerated: every kind must pass.
+MAX_ATOMS = 10
+_EPS = 1e-9
+
+
+def _primary_rule_breaks(rules: DisclosureRules) -> dict[str, pl.Expr]:
+    """Per primary rule: true for a cell that breaks it."""
+    return {
+        "min_connections": pl.col("n_connections") < rules.min_connections,
+        "min_dwellings": (pl.col("sector") == DWELLING_SECTOR) & (pl.col("n_objects") < rules.min_dwellings),
+        "dominance": pl.col("max_connection_volume") > rules.dominance_share * pl.col("volume"),
+    }
 
 
 def primary_suppression(rules: DisclosureRules) -> pl.Expr:
     """True for a cell that may not be published on its own merits."""
-    too_few = pl.col("n_connections") < rules.min_connections
-    few_dwellings = (pl.col("sector") == DWELLING_SECTOR) & (pl.col("n_objects") < rules.min_dwellings)
-    dominated = pl.col("max_connection_volume") > rules.dominance_share * pl.col("volume")
+    too_few, few_dwellings, dominated = _primary_rule_breaks(rules).values()
     return too_few | few_dwellings | dominated
+
+
+def primary_rule_violations(published: pl.DataFrame, cells: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
+    """Published cells that break a primary rule: `CELL_KEYS` and `rule` (`min_connections`,
+    `min_dwellings` or `dominance`), one row per cell and broken rule.
+
+    `published` is the published table (`suppressed`); `cells` the same cells before control,
+    which alone know the largest connection's volume the dominance rule needs. A published cell
+    missing from `cells` cannot be checked and breaks every rule that applies to it."""
+    shown = published.filter(~pl.col("suppressed")).select(CELL_KEYS).join(
+        cells.select(*CELL_KEYS, "volume", "n_connections", "n_objects", "max_connection_volume"),
+        on=CELL_KEYS, how="left",
+    )
+    breaks = [
+        shown.filter(broken.fill_null(True)).select(*CELL_KEYS, rule=pl.lit(rule))
+        for rule, broken in _primary_rule_breaks(rules).items()
+    ]
+    return pl.concat(breaks).sort([*CELL_KEYS, "rule"])
 
 
 def relations(cells: pl.DataFrame) -> pl.DataFrame:
@@ -166,3 +205,157 @@ def recoverable_cells(published: pl.DataFrame, cells: pl.DataFrame, tolerance: f
         found += [(cell, value) for cell, _, value in determined.iter_rows()]
     recovered = pl.DataFrame(found, schema={"cell": pl.UInt32, "recovered_volume": pl.Float64}, orient="row")
     return table.join(recovered, on="cell").select(*CELL_KEYS, "recovered_volume")
+
+
+@dataclass(frozen=True)
+class Atoms:
+    """The connections behind one row of figures, grouped into atoms: connections that enter the
+    figures alike. `pattern[d, f]` is what a connection of atom d adds to figure f per unit of
+    its volume (its largest contribution to any figure); per atom, `n_connections`, `volume`
+    (the sum of those units), `largest` (the largest one) and, for a dwelling row, the
+    `objects` its connections reach (None for other rows: the dwelling rule does not apply)."""
+
+    pattern: np.ndarray
+    n_connections: np.ndarray
+    volume: np.ndarray
+    largest: np.ndarray
+    objects: tuple[frozenset[str], ...] | None = None
+
+
+@lru_cache(maxsize=4096)  # rows share few shapes: most have one to four atoms
+def _disclosed_weights(coefficients: bytes, n_figures: int, n_atoms: int) -> np.ndarray:
+    """Weights (part x atom) of every part that figures with these coefficients (figure x atom)
+    give away: each figure, each difference of two, and every union of atoms in their span."""
+    matrix = np.frombuffer(coefficients).reshape(n_figures, n_atoms)
+    pairs = [matrix[i] - matrix[j] for i, j in itertools.combinations(range(n_figures), 2)]
+    if n_atoms > MAX_ATOMS:  # every atom passing makes every sum of them pass: demand that instead
+        unions = np.eye(n_atoms)
+    else:
+        _, singular, vt = np.linalg.svd(matrix)
+        basis = vt[: int((singular > _EPS * max(singular.max(initial=0.0), 1.0)).sum())]
+        subsets = np.array(list(itertools.product((0.0, 1.0), repeat=n_atoms))[1:])
+        residual = subsets - subsets @ basis.T @ basis
+        unions = subsets[np.linalg.norm(residual, axis=1) < 1e-7]
+    weights = np.unique(np.round(np.vstack([matrix, *pairs, unions]), 9), axis=0)
+    return weights[np.abs(weights).max(axis=1) > _EPS]
+
+
+def _part_breaks(atoms: Atoms, weights: np.ndarray, rules: DisclosureRules) -> list[str | None]:
+    """Per part (row of `weights`, one weight per atom): the primary rule it breaks, as a
+    reason, or None. A part of no connection is nothing and breaks nothing."""
+    inside = np.abs(weights) > _EPS
+    n = inside.astype(float) @ atoms.n_connections
+    volume = np.abs(weights) @ atoms.volume
+    largest = (np.abs(weights) * atoms.largest).max(axis=1, initial=0.0)
+    reasons: list[str | None] = []
+    for row, count, total, top in zip(inside, n, volume, largest, strict=True):
+        if count == 0:
+            reasons.append(None)
+        elif count < rules.min_connections:
+            reasons.append(f"a part of {count:.0f} connection{'' if count == 1 else 's'} (fewer than {rules.min_connections})")
+        elif atoms.objects is not None and len(frozenset().union(*itertools.compress(atoms.objects, row))) < rules.min_dwellings:
+            reasons.append(f"a part of fewer than {rules.min_dwellings} dwellings")
+        elif top > rules.dominance_share * total:
+            reasons.append(f"a part one connection dominates (over {100 * rules.dominance_share:.0f} %)")
+        else:
+            reasons.append(None)
+    return reasons
+
+
+def row_disclosures(atoms: Atoms, figures: list[int], rules: DisclosureRules) -> list[str]:
+    """Why publishing the figures `figures` (columns of `atoms.pattern`) of one row would
+    disclose: the broken rule of every part they give away exactly that breaks one (empty: safe).
+
+    The attacker's algebra within a row: any combination of its figures is a weighted sum over
+    its connections, and a union of atoms whose indicator lies in the span of the figures is
+    determined exactly. Beyond every figure and every difference of two (which the span holds
+    only as weighted sums), every such union must pass the primary rules."""
+    coefficients = np.ascontiguousarray(atoms.pattern[:, figures].T, dtype=float)
+    weights = _disclosed_weights(np.round(coefficients, 9).tobytes(), *coefficients.shape)
+    return sorted({reason for reason in _part_breaks(atoms, weights, rules) if reason is not None})
+
+
+def exposed_parts(
+    cells: pl.DataFrame, hidden: pl.Series, sensitive: pl.Series, weights: pl.DataFrame, rules: DisclosureRules
+) -> pl.DataFrame:
+    """Relations in which the published figures of some cells give away a part of hidden ones:
+    `relation` and `reason`.
+
+    A part figure of a cell (e.g. the volume through probabilistic links) is its cell's share of
+    a sum over connections: `weights` holds per (`cell`: row of `cells`, `ean`) the connection's
+    `weight` in it and the `objects` it reaches. Part figures add up over the relations of
+    `relations` as volumes do. With the total known, the hidden parts of a relation sum to the
+    total minus the rest: one hidden part is then given away exactly, several give away their
+    sum, which must pass the primary rules. The sum is taken per connection, as signed parts
+    (a connection leaving one cell for another) cancel. A hidden total whose parts are all known
+    is given away. `sensitive` cells (their whole volume is suppressed) disclose in any case."""
+    flags = pl.DataFrame({"cell": np.arange(cells.height, dtype=np.uint32), "hidden": hidden, "sensitive": sensitive,
+                          "sector": cells["sector"]})
+    members = relations(cells).join(flags, on="cell")
+    per_relation = members.group_by("relation").agg(
+        has_total=pl.col("is_total").any(),
+        total_hidden=(pl.col("is_total") & pl.col("hidden")).any(),
+        n_hidden=(~pl.col("is_total") & pl.col("hidden")).sum(),
+        any_sensitive=(pl.col("hidden") & pl.col("sensitive")).any(),
+        dwellings=(pl.col("sector") == DWELLING_SECTOR).all(),
+    ).filter(pl.col("has_total"))
+    given_away = members.join(per_relation, on="relation").filter(
+        (~pl.col("total_hidden") & ~pl.col("is_total") & pl.col("hidden"))
+        | (pl.col("total_hidden") & (pl.col("n_hidden") == 0) & pl.col("is_total"))
+    )
+    per_connection = (
+        given_away.select("relation", "cell")
+        .join(weights, on="cell")
+        .group_by("relation", "ean")
+        .agg(net=stable_sum("weight"), objects=pl.col("objects").explode().drop_nulls().unique())
+        .filter(pl.col("net").abs() > _EPS)
+    )
+    sums = per_connection.group_by("relation").agg(
+        n=pl.len(),
+        volume=pl.col("net").abs().sum(),
+        largest=pl.col("net").abs().max(),
+        n_objects=pl.col("objects").explode().drop_nulls().n_unique(),
+    )
+    checked = per_relation.join(sums, on="relation", how="left").with_columns(
+        pl.col("n", "n_objects").fill_null(0), pl.col("volume", "largest").fill_null(0.0)
+    )
+    alone = (~pl.col("total_hidden") & (pl.col("n_hidden") == 1)) | (pl.col("total_hidden") & (pl.col("n_hidden") == 0))
+    together = ~pl.col("total_hidden") & (pl.col("n_hidden") >= 2) & (pl.col("n") > 0)
+    reason = (
+        pl.when(alone & ((pl.col("n") > 0) | pl.col("any_sensitive")))
+        .then(pl.lit("a withheld figure is the total minus the rest"))
+        .when(together & (pl.col("n") < rules.min_connections))
+        .then(pl.format("withheld figures together give away a part of {} connections", pl.col("n")))
+        .when(together & pl.col("dwellings") & (pl.col("n_objects") < rules.min_dwellings))
+        .then(pl.format("withheld figures together give away a part of {} dwellings", pl.col("n_objects")))
+        .when(together & (pl.col("largest") > rules.dominance_share * pl.col("volume")))
+        .then(pl.lit("withheld figures together give away a part one connection dominates"))
+    )
+    return checked.select("relation", reason=reason).drop_nulls("reason").sort("relation")
+
+
+def protect_parts(
+    cells: pl.DataFrame, hidden: pl.Series, sensitive: pl.Series, weights: pl.DataFrame, rules: DisclosureRules
+) -> pl.Series:
+    """Secondary suppression for part figures (see `exposed_parts`): `hidden` and what must be
+    withheld with it. One cell is added per exposed relation and round: the published part with
+    the least in it that has anything in it, else the total, else an empty part."""
+    links = relations(cells)
+    size = weights.filter(pl.col("weight").abs() > _EPS).group_by("cell").agg(part=pl.col("weight").abs().sum())
+    index = np.arange(cells.height, dtype=np.uint32)
+    state = hidden.alias("hidden")
+    for _ in range(MAX_ROUNDS):
+        exposed = exposed_parts(cells, state, sensitive, weights, rules)
+        if exposed.height == 0:
+            return state
+        rank = pl.when(pl.col("is_total")).then(1).when(pl.col("part").is_null()).then(2).otherwise(0)
+        added = (
+            links.join(exposed.select("relation"), on="relation")
+            .join(pl.DataFrame({"cell": index, "hidden": state}), on="cell")
+            .filter(~pl.col("hidden"))
+            .join(size, on="cell", how="left")
+            .sort([pl.col("relation"), rank, pl.col("part"), pl.col("cell")], nulls_last=True)
+            .unique("relation", keep="first")
+        )
+        state = state | pl.Series(np.isin(index, added["cell"].to_numpy()))
+    raise RuntimeError(f"secondary suppression of part figures did not settle in {MAX_ROUNDS} rounds")

@@ -1,8 +1,12 @@
-"""The analyst report: one static HTML page in the output folder, charts included, no server.
+"""The analyst report: one static HTML page in the public folder, charts included, no server.
 
-Built only from what is published (the disclosure-controlled statistics, their uncertainty,
-the linkage curve) and the previous run's published statistics, so the report can be shared
-as freely as the table itself. Charts are inline SVG: no scripts, no external assets.
+Built only from what is published (the disclosure-controlled statistics, their uncertainty
+figures as disclosure control left them, the linkage curve) and the previous run's published
+statistics, so the report can be shared as freely as the tables themselves: every volume it
+prints is a published figure, and so is every difference of two in a table row (except a
+cell's change since the previous run: differencing across runs is not controlled yet). A volume is
+printed with its unit, so that a reader (and `tests/leak_scan.py`) can tell it from a count.
+Charts are inline SVG: no scripts, no external assets.
 """
 
 from __future__ import annotations
@@ -40,8 +44,13 @@ def _esc(value: object) -> str:
     return html.escape("" if value is None else str(value))
 
 
-def _fmt(volume: float | None) -> str:
-    return "–" if volume is None else f"{volume:,.0f}"
+def _fmt(volume: float | None, unit: str) -> str:
+    return "–" if volume is None else f"{volume:,.0f} {unit}"
+
+
+def _withheld(volume: float | None, unit: str) -> str:
+    """An uncertainty figure, or why there is none."""
+    return "withheld" if volume is None else _fmt(volume, unit)
 
 
 def _published(statistics: pl.DataFrame) -> pl.DataFrame:
@@ -132,8 +141,8 @@ def _residue_section(statistics: pl.DataFrame) -> str:
     residue = national.filter(pl.col("sector").is_in(RESIDUE_SECTORS)).with_columns(
         share=pl.col("volume") / pl.col("product").replace_strict(totals, default=None)
     ).sort("product", "share", descending=[False, True])
-    rows = [[p, s, _fmt(v), "–" if sh is None else f"{100 * sh:.2f} %"]
-            for p, s, v, sh in residue.select("product", "sector", "volume", "share").rows()]
+    rows = [[p, s, _fmt(v, u), "–" if sh is None else f"{100 * sh:.2f} %"]
+            for p, s, u, v, sh in residue.select("product", "sector", "unit", "volume", "share").rows()]
     residue = residue.drop_nulls("share")
     share_by_product = residue.group_by("product").agg(pl.col("share").sum()).sort("product")
     bars = []
@@ -194,37 +203,44 @@ def _curve_section(curve: pl.DataFrame, threshold: float) -> str:
             + _table(["threshold", "link rate", "estimated precision", "connections linked"], rows))
 
 
-def _uncertainty_section(statistics: pl.DataFrame, uncertainty: pl.DataFrame) -> str:
-    keys = ["year", "region_level", "region_code", "sector", "product"]
-    cells = (
-        _published(statistics.filter((pl.col("region_level") == "gemeente") & (pl.col("sector") != TOTAL_SECTOR)))
-        .join(uncertainty.select(*keys, "volume_probabilistic", "volume_low", "volume_high"), on=keys)
-        .with_columns(width=(pl.col("volume_high") - pl.col("volume_low")) / pl.col("volume"))
-        .sort("width", descending=True)
+def _uncertainty_section(uncertainty: pl.DataFrame) -> str:
+    """The published gemeente cells whose published range is widest against their volume, and
+    how many cells have their uncertainty figures published at all."""
+    shown = uncertainty.filter(pl.col("volume").is_not_null())
+    gemeente = shown.filter((pl.col("region_level") == "gemeente") & (pl.col("sector") != TOTAL_SECTOR) & (pl.col("volume") > 0))
+    widest = (
+        gemeente.with_columns(
+            spread=(pl.coalesce("volume_high", "volume") - pl.coalesce("volume_low", "volume")) / pl.col("volume")
+        )
+        .sort("spread", "region_code", "sector", "product", descending=[True, False, False, False])
         .head(10)
     )
-    rows = [[r, s, p, _fmt(v), _fmt(vp), f"{_fmt(lo)} – {_fmt(hi)}"] for r, s, p, v, vp, lo, hi in
-            cells.select("region_code", "sector", "product", "volume", "volume_probabilistic", "volume_low", "volume_high").rows()]
+    rows = [[r, s, p, _fmt(v, u), _withheld(vp, u), _withheld(lo, u), _withheld(hi, u)] for r, s, p, u, v, vp, lo, hi in
+            widest.select("region_code", "sector", "product", "unit", "volume", "volume_probabilistic", "volume_low",
+                          "volume_high").rows()]
+    n_probabilistic = shown["volume_probabilistic"].is_not_null().sum()
+    n_range = (shown["volume_low"].is_not_null() & shown["volume_high"].is_not_null()).sum()
     return ("<h2>Where the linkage decides the figure</h2>"
             "<p>Published gemeente cells whose volume moves most between a stricter and a looser linkage threshold "
-            "(full table: <code>sector_energy_uncertainty.parquet</code>).</p>"
-            + _table(["gemeente", "sector", "product", "volume", "of which probabilistic", "range"], rows))
+            "(full table: <code>sector_energy_uncertainty.parquet</code>). A figure is withheld where it, or its "
+            "difference with another figure of the row, would come from too few connections.</p>"
+            f"<p>Of {shown.height:,} published cells, {n_probabilistic:,} have their probabilistic part published "
+            f"and {n_range:,} their whole range.</p>"
+            + _table(["gemeente", "sector", "product", "volume", "of which probabilistic", "low", "high"], rows))
 
 
 def changes_since(previous: pl.DataFrame | None, statistics: pl.DataFrame) -> pl.DataFrame | None:
-    """Published cells whose volume changed, appeared, disappeared or changed suppression since
-    the previous run; None for a first run."""
+    """Cells published now whose volume changed, that are new or were suppressed before; None
+    for a first run. A cell no longer published is left out: the page shows published cells."""
     if previous is None:
         return None
     keys = ["year", "region_level", "region_code", "sector", "product"]
-    joined = statistics.select(*keys, "volume", "suppressed").join(
-        previous.select(*keys, "volume", "suppressed"), on=keys, how="full", coalesce=True, suffix="_before"
+    joined = _published(statistics).select(*keys, "unit", "volume").join(
+        previous.select(*keys, "volume", "suppressed"), on=keys, how="left", suffix="_before"
     )
     return joined.with_columns(
-        change=pl.when(pl.col("suppressed").is_null()).then(pl.lit("gone"))
-        .when(pl.col("suppressed_before").is_null()).then(pl.lit("new"))
-        .when(pl.col("suppressed") & ~pl.col("suppressed_before")).then(pl.lit("now suppressed"))
-        .when(~pl.col("suppressed") & pl.col("suppressed_before")).then(pl.lit("now published"))
+        change=pl.when(pl.col("suppressed").is_null()).then(pl.lit("new"))
+        .when(pl.col("suppressed")).then(pl.lit("now published"))
         .when((pl.col("volume") - pl.col("volume_before")).abs() > 1e-6 * pl.col("volume_before").abs().clip(1.0))
         .then(pl.lit("volume changed")),
         relative=(pl.col("volume") - pl.col("volume_before")) / pl.col("volume_before").abs(),
@@ -238,12 +254,13 @@ def _changes_section(previous: pl.DataFrame | None, statistics: pl.DataFrame) ->
     counts = changes.group_by("change").len().sort("change").rows()
     national = changes.filter((pl.col("region_level") == NATIONAL) & (pl.col("sector") == TOTAL_SECTOR))
     largest = changes.filter(pl.col("change") == "volume changed").sort(pl.col("relative").abs(), descending=True).head(10)
-    rows = [[lvl, r, s, p, _fmt(b), _fmt(v), f"{100 * rel:+.2f} %"] for lvl, r, s, p, b, v, rel in
-            largest.select("region_level", "region_code", "sector", "product", "volume_before", "volume", "relative").rows()]
+    rows = [[lvl, r, s, p, _fmt(b, u), _fmt(v, u), f"{100 * rel:+.2f} %"] for lvl, r, s, p, u, b, v, rel in
+            largest.select("region_level", "region_code", "sector", "product", "unit", "volume_before", "volume",
+                           "relative").rows()]
     summary = ", ".join(f"{n:,} cells {change}" for change, n in counts) or "no published figure changed"
     totals = "".join(
-        f"<li>{_esc(p)} national total: {_fmt(b)} → {_fmt(v)}</li>"
-        for p, b, v in national.select("product", "volume_before", "volume").rows()
+        f"<li>{_esc(p)} national total: {_fmt(b, u)} → {_fmt(v, u)}</li>"
+        for p, u, b, v in national.select("product", "unit", "volume_before", "volume").rows()
     )
     return ("<h2>What changed since the previous run</h2>"
             f"<p>{_esc(summary)}.</p>" + (f"<ul>{totals}</ul>" if totals else "")
@@ -253,7 +270,7 @@ def _changes_section(previous: pl.DataFrame | None, statistics: pl.DataFrame) ->
 
 def _headline(statistics: pl.DataFrame) -> str:
     national = statistics.filter((pl.col("region_level") == NATIONAL) & (pl.col("sector") == TOTAL_SECTOR)).sort("year", "product")
-    rows = [[y, p, u, _fmt(v), f"{n:,}", f"{o:,}"] for y, p, u, v, n, o in
+    rows = [[y, p, u, _fmt(v, u), f"{n:,}", f"{o:,}"] for y, p, u, v, n, o in
             national.select("year", "product", "unit", "volume", "n_connections", "n_objects").rows()]
     suppressed = statistics["suppressed"].mean() or 0.0
     return (_table(["year", "product", "unit", "total volume", "connections", "BAG objects"], rows, "national totals")
@@ -277,7 +294,7 @@ def analyst_report(inputs: ReportInputs) -> str:
         _sector_section(inputs.statistics),
         _residue_section(inputs.statistics),
         _curve_section(inputs.curve, inputs.profile_threshold),
-        _uncertainty_section(inputs.statistics, inputs.uncertainty),
+        _uncertainty_section(inputs.uncertainty),
         _changes_section(inputs.previous, inputs.statistics),
     ]
     return ("<!doctype html><html lang='en'><head><meta charset='utf-8'><title>koppelwerk: energy use per sector</title>"

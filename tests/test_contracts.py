@@ -327,9 +327,11 @@ def _valid_outputs() -> dict[str, pl.DataFrame]:
                 "sector": ["woonfunctie", "kantoorfunctie"],
                 "product": ["ELK", "GAS"],
                 "unit": ["kWh", "m3"],
+                "volume": [123456.0, None],
                 "volume_probabilistic": [1200.0, None],
                 "volume_low": [121000.0, None],
                 "volume_high": [124000.0, None],
+                "withheld": [None, "the cell is suppressed"],
             }
         ),
         "quarantine": pl.DataFrame(

@@ -18,7 +18,7 @@ from publication.allocation import allocate
 from publication.cells import CELL_KEYS, aggregate_cells
 from publication.disclosure import primary_suppression, recoverable_cells
 from publication.statistics import sector_statistics
-from publication.uncertainty import cell_uncertainty, links_at_threshold
+from publication.uncertainty import cell_uncertainty, connection_contributions, threshold_allocations, uncertainty_violations
 
 RULES = DisclosureRules()
 
@@ -31,19 +31,16 @@ def delivery():
     allocation = allocate(data.consumption, result.links, result.residue, connections, bag)
     cells = aggregate_cells(allocation)
     statistics = sector_statistics(cells, RULES)
-    thresholds = UncertaintyThresholds()
-    scenarios = [
-        aggregate_cells(allocate(
-            data.consumption, *links_at_threshold(result.links, result.residue, result.unresolved_candidates, t),
-            connections, bag,
-        ))
-        for t in (thresholds.strict, thresholds.loose)
-    ]
-    return data, allocation, statistics, cell_uncertainty(cells, statistics, scenarios)
+    strict, loose = threshold_allocations(data.consumption, result.links, result.residue, result.unresolved_candidates,
+                                          connections, bag, UncertaintyThresholds())
+    contributions = connection_contributions(allocation, strict, loose)
+    return data, allocation, statistics, cell_uncertainty(cells, statistics, contributions, RULES), contributions
 
 
-def _difference_attack(published: pl.DataFrame) -> dict[tuple, float]:
-    """Every suppressed cell a chain of "total minus the published rest" recovers."""
+def difference_attack(published: pl.DataFrame) -> dict[tuple, float]:
+    """Every unknown cell (`volume` null) a chain of "total minus the published rest" recovers.
+    It knows only the table and the region hierarchy, so it attacks any figure that adds up
+    over cells as volumes do."""
     known = {tuple(row[:5]): row[5] for row in published.select(*CELL_KEYS, "volume").iter_rows() if row[5] is not None}
     cells = [tuple(row) for row in published.select(CELL_KEYS).iter_rows()]
     sums: dict[tuple, tuple[tuple, list[tuple]]] = {}
@@ -74,7 +71,7 @@ def _difference_attack(published: pl.DataFrame) -> dict[tuple, float]:
 
 
 def test_every_kwh_and_m3_is_in_the_national_total(delivery) -> None:
-    data, allocation, statistics, _ = delivery
+    data, allocation, statistics, *_ = delivery
     national = statistics.filter((pl.col("region_level") == "nationaal") & (pl.col("sector") == "totaal"))
     delivered = data.consumption.group_by("year", "product").agg(pl.col("volume").sum())
     compared = national.join(delivered, on=["year", "product"], suffix="_delivered")
@@ -87,7 +84,7 @@ def test_every_kwh_and_m3_is_in_the_national_total(delivery) -> None:
 
 
 def test_published_cells_pass_the_primary_rules(delivery) -> None:
-    _, allocation, statistics, _ = delivery
+    _, allocation, statistics, *_ = delivery
     cells = aggregate_cells(allocation).with_columns(primary=primary_suppression(RULES))
     published = statistics.filter(~pl.col("suppressed")).join(cells, on=CELL_KEYS)
     assert published.height > 100
@@ -98,21 +95,21 @@ def test_published_cells_pass_the_primary_rules(delivery) -> None:
 
 
 def test_differencing_recovers_nothing(delivery) -> None:
-    _, allocation, statistics, _ = delivery
+    _, allocation, statistics, *_ = delivery
     assert statistics["suppressed"].sum() > 50
-    assert _difference_attack(statistics) == {}
+    assert difference_attack(statistics) == {}
     assert recoverable_cells(statistics, aggregate_cells(allocation)).height == 0
 
 
 def test_without_secondary_suppression_the_attacks_succeed(delivery) -> None:
     """The attacks are real: on primary suppression alone they recover true volumes."""
-    _, allocation, _, _ = delivery
+    _, allocation, *_ = delivery
     cells = aggregate_cells(allocation)
     primary_only = cells.with_columns(suppressed=primary_suppression(RULES)).with_columns(
         volume=pl.when(pl.col("suppressed")).then(None).otherwise(pl.col("volume"))
     )
     truth = {tuple(row[:5]): row[5] for row in cells.select(*CELL_KEYS, "volume").iter_rows()}
-    recovered = _difference_attack(primary_only)
+    recovered = difference_attack(primary_only)
     assert recovered
     assert all(abs(value - truth[cell]) < 1e-3 for cell, value in recovered.items())
     by_rank = recoverable_cells(primary_only, cells).join(cells.select(*CELL_KEYS, "volume"), on=CELL_KEYS)
@@ -121,16 +118,17 @@ def test_without_secondary_suppression_the_attacks_succeed(delivery) -> None:
 
 
 def test_uncertainty_brackets_the_published_volume(delivery) -> None:
-    _, _, statistics, uncertainty = delivery
+    _, allocation, statistics, uncertainty, contributions = delivery
     assert uncertainty.select(CELL_KEYS).equals(statistics.select(CELL_KEYS))
+    assert uncertainty["volume"].equals(statistics["volume"])
     hidden = uncertainty.filter(statistics["suppressed"])
     assert hidden.select("volume_probabilistic", "volume_low", "volume_high").null_count().row(0) == (hidden.height,) * 3
-    published = uncertainty.filter(~statistics["suppressed"]).with_columns(
-        volume=statistics.filter(~pl.col("suppressed"))["volume"]
-    )
+    published = uncertainty.filter(~statistics["suppressed"])
     assert (published["volume_low"] <= published["volume"] + 1e-6).all()
     assert (published["volume"] <= published["volume_high"] + 1e-6).all()
     assert ((published["volume_probabilistic"] >= 0) & (published["volume_probabilistic"] <= published["volume"] + 1e-6)).all()
     dwellings = published.filter((pl.col("sector") == "woonfunctie") & (pl.col("region_level") == "nationaal"))
     assert (dwellings["volume_probabilistic"] > 0).all()  # some dwellings are linked probabilistically
     assert (dwellings["volume_high"] > dwellings["volume_low"]).all()
+    # and what is published gives no connection away, across both gemeenten and every level
+    assert uncertainty_violations(uncertainty, aggregate_cells(allocation), contributions, RULES).height == 0

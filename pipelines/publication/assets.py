@@ -13,7 +13,7 @@ from publication.report import ReportInputs, analyst_report
 from publication.residue_summary import residue_summary as summarise_residue
 from publication.cells import aggregate_cells
 from publication.statistics import sector_statistics
-from publication.uncertainty import cell_uncertainty, links_at_threshold
+from publication.uncertainty import cell_uncertainty, connection_contributions, threshold_allocations
 from publication.summary import run_summary, summary_html
 from koppelwerk.config import PROJECT_ROOT
 from koppelwerk.run_folder import PUBLIC, RunFolder, promote, run_manifest
@@ -44,11 +44,11 @@ def sector_energy_statistics(settings: KoppelwerkSettings, statistics_cells: pl.
     return sector_statistics(statistics_cells, settings.run_config().disclosure)
 
 
-@dg.asset(group_name=GROUP, description="Per published cell: volume through probabilistic links, and its range over thresholds.")
-def sector_energy_uncertainty(
+@dg.asset(group_name=GROUP, description="Per cell and connection: its volume at the run's, the strict and the loose "
+                                        "threshold, and its part through probabilistic links (internal, never published).")
+def uncertainty_contributions(
     settings: KoppelwerkSettings,
-    statistics_cells: pl.DataFrame,
-    sector_energy_statistics: pl.DataFrame,
+    allocation: pl.DataFrame,
     consumption: pl.DataFrame,
     links: pl.DataFrame,
     residue: pl.DataFrame,
@@ -56,14 +56,22 @@ def sector_energy_uncertainty(
     normalised_connections: pl.DataFrame,
     normalised_bag: pl.DataFrame,
 ) -> pl.DataFrame:
-    thresholds = settings.run_config().uncertainty
-    delivered = select_year(consumption, settings.year)
-    scenarios = [
-        aggregate_cells(allocate(delivered, *links_at_threshold(links, residue, unresolved_candidates, threshold),
-                                 normalised_connections, normalised_bag))
-        for threshold in (thresholds.strict, thresholds.loose)
-    ]
-    return cell_uncertainty(statistics_cells, sector_energy_statistics, scenarios)
+    config = settings.run_config()
+    strict, loose = threshold_allocations(select_year(consumption, config.year), links, residue, unresolved_candidates,
+                                          normalised_connections, normalised_bag, config.uncertainty)
+    return connection_contributions(allocation, strict, loose)
+
+
+@dg.asset(group_name=GROUP, description="Per published cell: volume through probabilistic links, and its range over "
+                                        "thresholds, each figure under the primary rules.")
+def sector_energy_uncertainty(
+    settings: KoppelwerkSettings,
+    statistics_cells: pl.DataFrame,
+    sector_energy_statistics: pl.DataFrame,
+    uncertainty_contributions: pl.DataFrame,
+) -> pl.DataFrame:
+    return cell_uncertainty(statistics_cells, sector_energy_statistics, uncertainty_contributions,
+                            settings.run_config().disclosure)
 
 
 @dg.asset(group_name=GROUP, description="Residue connections and volume per class, netbeheerder and gemeente.")

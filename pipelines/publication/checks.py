@@ -1,22 +1,58 @@
-"""Checks beside the published statistics: nothing traceable, nothing lost."""
+"""Checks beside the published statistics: nothing traceable, nothing lost.
+
+The logic lives in `publication` as pure functions; these are the wiring."""
 
 
 import dagster as dg
 import polars as pl
 
-from publication.disclosure import recoverable_cells
+from publication.cells import CELL_KEYS
+from publication.disclosure import primary_rule_violations, recoverable_cells
+from publication.uncertainty import uncertainty_violations
 from pipelines.resources import KoppelwerkSettings
 
+_CELLS = {"cells": dg.AssetIn("statistics_cells")}
+_EXAMPLES = 5
 
-@dg.asset_check(asset="sector_energy_statistics", blocking=True,
-                description="No published cell breaks the minimum-count rules.")
+
+def _cell_names(frame: pl.DataFrame) -> list[str]:
+    return frame.head(_EXAMPLES).select(pl.concat_str(pl.col(CELL_KEYS).cast(pl.String), separator="/")).to_series().to_list()
+
+
+def _primary_rule_result(rule: str, settings: KoppelwerkSettings, published: pl.DataFrame,
+                         cells: pl.DataFrame) -> dg.AssetCheckResult:
+    """Passes when no published cell breaks the primary rule `rule`."""
+    broken = primary_rule_violations(published, cells, settings.run_config().disclosure).filter(pl.col("rule") == rule)
+    examples = _cell_names(broken)
+    return dg.AssetCheckResult(
+        passed=broken.height == 0,
+        metadata={"published_cells_breaking_the_rule": broken.height, "examples": ", ".join(examples),
+                  "summary": f"{broken.height} published cells break {rule}"},
+    )
+
+
+@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
+                description="No published cell has fewer connections than the minimum.")
 def no_small_cells_published(
-    settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame
+    settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame
 ) -> dg.AssetCheckResult:
-    rules = settings.run_config().disclosure
-    published = sector_energy_statistics.filter(~pl.col("suppressed"))
-    small = published.filter(pl.col("n_connections") < rules.min_connections)
-    return dg.AssetCheckResult(passed=small.height == 0, metadata={"small_published_cells": small.height})
+    return _primary_rule_result("min_connections", settings, sector_energy_statistics, cells)
+
+
+@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
+                description="No published woonfunctie cell has fewer dwellings than the minimum.")
+def no_dwelling_cell_below_min_dwellings(
+    settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame
+) -> dg.AssetCheckResult:
+    return _primary_rule_result("min_dwellings", settings, sector_energy_statistics, cells)
+
+
+@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
+                description="No published cell has one connection delivering more than the dominance share of it.")
+def no_dominated_cell_published(
+    settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame
+) -> dg.AssetCheckResult:
+    return _primary_rule_result("dominance", settings, sector_energy_statistics, cells)
 
 
 @dg.asset_check(asset="allocation", blocking=True, additional_ins={"consumption": dg.AssetIn("consumption")},
@@ -30,12 +66,33 @@ def allocation_conserves_volume(allocation: pl.DataFrame, consumption: pl.DataFr
     return dg.AssetCheckResult(passed=(worst or 0.0) < 1e-9, metadata={"max_relative_difference": float(worst or 0.0)})
 
 
-@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins={"cells": dg.AssetIn("statistics_cells")},
+@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
                 description="No suppressed volume can be recovered from published cells by any combination of sums.")
 def no_suppressed_cell_recoverable(sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame) -> dg.AssetCheckResult:
     recovered = recoverable_cells(sector_energy_statistics, cells)
-    examples = recovered.head(5).select(pl.concat_str("region_level", "region_code", "sector", "product", separator="/"))
     return dg.AssetCheckResult(
         passed=recovered.height == 0,
-        metadata={"recoverable_cells": recovered.height, "examples": ", ".join(examples.to_series().to_list())},
+        metadata={"recoverable_cells": recovered.height, "examples": ", ".join(_cell_names(recovered))},
+    )
+
+
+@dg.asset_check(
+    asset="sector_energy_uncertainty", blocking=True,
+    additional_ins={name: dg.AssetIn(name) for name in ("statistics_cells", "uncertainty_contributions")},
+    description="No published uncertainty figure, difference of figures in a row or sum over cells gives away a "
+                "part of the connections that breaks a primary rule, and none that is withheld can be recovered.",
+)
+def no_uncertainty_figure_discloses(
+    settings: KoppelwerkSettings,
+    sector_energy_uncertainty: pl.DataFrame,
+    statistics_cells: pl.DataFrame,
+    uncertainty_contributions: pl.DataFrame,
+) -> dg.AssetCheckResult:
+    found = uncertainty_violations(sector_energy_uncertainty, statistics_cells, uncertainty_contributions,
+                                   settings.run_config().disclosure)
+    examples = found.head(_EXAMPLES).select(pl.format("{}: {}", "where", "reason")).to_series().to_list()
+    return dg.AssetCheckResult(
+        passed=found.height == 0,
+        metadata={"disclosures": found.height, "examples": " | ".join(examples),
+                  "summary": f"{found.height} disclosing uncertainty figures"},
     )
