@@ -93,7 +93,9 @@ def linkage_curve(
             "threshold": threshold,
             "n_linked": kept.height,
             "link_rate": kept.height / n_linkable if n_linkable else 0.0,
-            "estimated_precision": kept["match_probability"].mean() if kept.height else None,
+            # in sorted order: the passes return their links in any order, and a float mean
+            # taken in another order differs in its last bits
+            "estimated_precision": kept["match_probability"].sort().mean() if kept.height else None,
         })
     return pl.DataFrame(rows, schema={"threshold": pl.Float64, "n_linked": pl.Int64, "link_rate": pl.Float64,
                                       "estimated_precision": pl.Float64})

@@ -24,6 +24,9 @@ from linkage.residue import capacity_classes, pre_link_residue, unlinked_residue
 from linkage.woonplaats import resolve_woonplaatsen
 
 RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
+# The row order of every output: joins, group_bys and DuckDB return rows in any order, and the
+# same inputs must give byte-identical files. (ean, object_id) is unique in links, ean in the others.
+LINK_ORDER = ["ean", "object_id"]
 
 
 @dataclass(frozen=True)
@@ -77,8 +80,8 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
         "ean", "object_id", "match_probability"
     )
     return LinkageResult(
-        links=links.select(LINK_COLUMNS), residue=residue.select(RESIDUE_COLUMNS), curve=curve, model=scored.model,
-        unresolved_candidates=unresolved_candidates,
+        links=links.select(LINK_COLUMNS).sort(LINK_ORDER), residue=residue.select(RESIDUE_COLUMNS).sort("ean"),
+        curve=curve, model=scored.model, unresolved_candidates=unresolved_candidates.sort("ean"),
     )
 
 
@@ -90,7 +93,13 @@ def _split_under_construction(
     flagged = links.join(status, on="object_id", how="left").with_columns(
         building=is_under_construction(pl.col("status")).fill_null(False)
     )
-    all_building = flagged.group_by("ean").agg(pl.col("building").all(), pl.col("status").first())
+    # of several objects' statuses the reason names the first in sort order, not whichever object
+    # the join happened to put first (a `.min()` here trips a polars 2.1 panic in the format below)
+    all_building = (
+        flagged.sort("ean", "status", nulls_last=True)
+        .group_by("ean", maintain_order=True)
+        .agg(pl.col("building").all(), pl.col("status").first())
+    )
     construction_eans = all_building.filter(pl.col("building"))
     residue = construction_eans.select(
         "ean",

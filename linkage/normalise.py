@@ -9,6 +9,8 @@ from __future__ import annotations
 import polars as pl
 
 POSTCODE_PATTERN = r"^[1-9][0-9]{3}[A-Z]{2}$"
+# Letter pairs PostNL never issues: a postcode with one of them is no address anywhere.
+UNISSUED_LETTERS = ["SA", "SD", "SS"]
 
 # Equivalent spellings of one suffix, applied to a suffix that has been upper-cased and stripped
 # of separators. Order matters: longer forms first.
@@ -24,9 +26,15 @@ _SUFFIX_REWRITES: list[tuple[str, str]] = [
 
 
 def clean_postcode(column: str) -> pl.Expr:
-    """`1234 ab`, ` 1234AB ` -> `1234AB`; anything not shaped like a Dutch postcode -> null."""
-    cleaned = pl.col(column).str.to_uppercase().str.replace_all(r"\s+", "")
-    return pl.when(cleaned.str.contains(POSTCODE_PATTERN)).then(cleaned).otherwise(None)
+    """`1234 ab`, ` 1234AB ` -> `1234AB`; anything not shaped like a Dutch postcode -> null,
+    and so is one with letters PostNL never issues (`UNISSUED_LETTERS`).
+
+    The shape is checked before upper-casing: Unicode upper case turns `ß` into `SS` and the
+    ligature `ﬁ` into `FI`, which would make a postcode the register never wrote."""
+    compact = pl.col(column).str.replace_all(r"\s+", "")
+    cleaned = compact.str.to_uppercase()
+    shaped = compact.str.contains(r"^[1-9][0-9]{3}[A-Za-z]{2}$") & ~cleaned.str.slice(4).is_in(UNISSUED_LETTERS)
+    return pl.when(shaped).then(cleaned).otherwise(None)
 
 
 def suffix_key(expr: pl.Expr) -> pl.Expr:

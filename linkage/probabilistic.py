@@ -125,8 +125,8 @@ def score_candidates(
             retain_intermediate_calculation_columns=False,
         )
         trainer = _quiet(Linker([bag_sdf, conn_sdf], settings))
-        trainer.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
-        model = trainer.misc.save_model_to_json()
+        _estimate_u(trainer, bag_records.height, conn_records.height)
+        model = _saved_model(trainer)
 
         pool = _training_pool(connections, bag_rows, labelled_pairs)
         gammas = _gammas(trainer, con, pool, bag_records, conn_records)
@@ -149,6 +149,23 @@ def score_candidates(
     finally:
         con.close()
     return ScoredPairs(pairs=_per_object(scored, pairs), model=model, stats=stats)
+
+
+def _estimate_u(linker: Linker, n_bag: int, n_connections: int) -> None:
+    """u by random sampling. With no records on one side there is no pair to sample (Splink
+    would divide by zero) and nothing to score either: the levels keep no u, and
+    `_apply_parameters` gives them all the floor."""
+    if n_bag and n_connections:
+        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+
+
+def _saved_model(linker: Linker) -> dict[str, Any]:
+    """The linker's settings without its `linker_uid`: Splink draws that id at random for each
+    Linker, so keeping it would make two runs on the same data give different models. It names
+    no trained parameter; a Linker loading the model draws a fresh one."""
+    model = linker.misc.save_model_to_json()
+    model.pop("linker_uid", None)
+    return model
 
 
 def _quiet(linker: Linker) -> Linker:
@@ -240,16 +257,16 @@ def _gammas(
     cases = ",\n".join(c._case_statement for c in linker._settings_obj.comparisons)
     con.register("koppelwerk_pool_pairs", pairs.to_arrow())
     try:
-        out = pl.from_arrow(
-            con.sql(f"SELECT ean, bag_row, object_id, labelled, {cases} FROM koppelwerk_pool_pairs").arrow()
-        )
+        # `.pl()`, not `.arrow()`: an empty result still carries its schema
+        out = con.sql(f"SELECT ean, bag_row, object_id, labelled, {cases} FROM koppelwerk_pool_pairs").pl()
     finally:
         con.unregister("koppelwerk_pool_pairs")
     gamma_cols = [c for c in out.columns if c.startswith("gamma_")]
+    # DuckDB returns rows in any order: ties in agreement go to the first address row
     return (
         out.with_columns(agreement=pl.sum_horizontal(gamma_cols))
-        .sort("agreement", descending=True)
-        .unique(["ean", "object_id"], keep="first")
+        .sort(["ean", "object_id", "agreement", "bag_row"], descending=[False, False, True, False])
+        .unique(["ean", "object_id"], keep="first", maintain_order=True)
     )
 
 
@@ -313,9 +330,7 @@ def _apply_parameters(
 def _predict(linker: Linker, db_api: DuckDBAPI, pairs: pl.DataFrame) -> pl.DataFrame:
     _register_pairs(linker, db_api, pairs)
     rel = linker.inference.predict(warning_mode="never").as_duckdbpyrelation()
-    out = pl.from_arrow(
-        rel.select("unique_id_l, unique_id_r, match_weight, match_probability").arrow()
-    )
+    out = rel.select("unique_id_l, unique_id_r, match_weight, match_probability").pl()
     return out.select(
         bag_row=pl.col("unique_id_l").cast(pl.UInt32), ean="unique_id_r",
         match_weight="match_weight", match_probability="match_probability",
@@ -323,9 +338,12 @@ def _predict(linker: Linker, db_api: DuckDBAPI, pairs: pl.DataFrame) -> pl.DataF
 
 
 def _per_object(scored: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Each object's best address row, ranked within the connection. Siblings often score
+    exactly alike, and DuckDB and the blocking return pairs in any order, so ties in weight are
+    broken by object_id (then bag_row): the ranks, margins and match keys are the same every run."""
     best = (
         scored.join(pairs.select("ean", "bag_row", "object_id", "match_key"), on=["ean", "bag_row"])
-        .sort("match_weight", descending=True)
+        .sort(["ean", "match_weight", "object_id", "bag_row"], descending=[False, True, False, False])
         .unique(["ean", "object_id"], keep="first", maintain_order=True)
     )
     ranked = best.with_columns(rank=pl.int_range(1, pl.len() + 1, dtype=pl.UInt32).over("ean"))

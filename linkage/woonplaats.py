@@ -43,10 +43,12 @@ def woonplaats_variants(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Data
     """`register_name` (a register woonplaats key BAG does not have) -> `woonplaats_key` (the BAG
     place it stands for, null for a gemeente's name) and `gemeente_code`."""
     places = _places(bag)
+    # a postcode on a woonplaats border has addresses in both: take the first name, not any
     postcode_place = (
         bag.select("postcode_clean", bag_woonplaats="woonplaats_key", bag_gemeente="gemeente_code")
         .drop_nulls("postcode_clean")
-        .unique("postcode_clean")
+        .sort("postcode_clean", "bag_woonplaats", "bag_gemeente", nulls_last=True)
+        .unique("postcode_clean", keep="first")
     )
     evidence = (
         connections.select(register_name="woonplaats_key", postcode_clean="postcode_clean")

@@ -17,6 +17,10 @@ from publication.regions import REGION_COLUMNS, UNKNOWN_REGION, connection_regio
 NOT_IN_REGISTER = "not_in_register"
 # `method` is how the volume's link was made (null for residue and unregistered consumption).
 ALLOCATION_COLUMNS = ["year", *REGION_COLUMNS, "sector", "product", "unit", "ean", "object_id", "method", "volume"]
+# The row order: joins return rows in any order, and the cells sum these volumes in row order,
+# so without it the same inputs could give cells that differ in the last bits. Unique, because
+# consumption is unique on (ean, year, product) and links on (ean, object_id).
+ALLOCATION_ORDER = ["year", "ean", "product", "object_id", "sector"]
 
 
 def object_sectors(bag: pl.DataFrame) -> pl.DataFrame:
@@ -69,4 +73,5 @@ def allocate(
         method=pl.lit(None, dtype=pl.String),
         **{c: pl.lit(UNKNOWN_REGION) for c in REGION_COLUMNS},
     )
-    return pl.concat([part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, not_in_register)])
+    allocated = pl.concat([part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, not_in_register)])
+    return allocated.sort(ALLOCATION_ORDER, nulls_last=True)

@@ -17,6 +17,20 @@ TOTAL_SECTOR = "totaal"
 # region level -> the allocation column holding its code
 LEVELS = {NATIONAL: None, "gemeente": "gemeente_code", "woonplaats": "woonplaats", "postcode4": "postcode4"}
 CELL_KEYS = ["year", "region_level", "region_code", "sector", "product"]
+# Volumes to a billionth of a kWh or m3, up to 10^29: far finer and larger than any delivery.
+VOLUME_DECIMAL = pl.Decimal(38, 9)
+
+
+def stable_sum(column: str) -> pl.Expr:
+    """The sum of a float column that is the same bits on every run, whatever the row order.
+
+    A plain float `.sum()` in a group_by is not: polars may split a group over threads and add
+    the partial sums (choosing that path from a random sample of the keys), and float addition
+    is not associative, so the same rows could give cells that differ in their last bits. The
+    values are added as fixed-point decimals (`VOLUME_DECIMAL`) instead, an exact integer sum,
+    and only the total is turned back into a float. The values must be finite, as volumes are
+    (ingestion quarantines NaN and inf): a NaN or inf raises rather than spreading silently."""
+    return pl.col(column).cast(VOLUME_DECIMAL).sum().cast(pl.Float64)
 
 
 def _cells_at(rows: pl.DataFrame, level: str, by_sector: bool) -> pl.DataFrame:
@@ -26,11 +40,11 @@ def _cells_at(rows: pl.DataFrame, level: str, by_sector: bool) -> pl.DataFrame:
     if level == "woonplaats":
         region.append("gemeente_code")  # its parent; one gemeente per woonplaats, so no extra cells
     keys = ["year", "product", "unit", *(["sector"] if by_sector else []), *region]
-    per_connection = rows.group_by([*keys, "ean_code"]).agg(pl.col("volume").sum(), pl.col("probabilistic").sum())
+    per_connection = rows.group_by([*keys, "ean_code"]).agg(stable_sum("volume"), stable_sum("probabilistic"))
     cells = per_connection.group_by(keys).agg(
-        volume=pl.col("volume").sum(),
+        volume=stable_sum("volume"),
         n_connections=pl.len().cast(pl.Int64),
-        volume_probabilistic=pl.col("probabilistic").sum(),
+        volume_probabilistic=stable_sum("probabilistic"),
         max_connection_volume=pl.col("volume").max(),
     )
     objects = rows.drop_nulls("object_code").group_by(keys).agg(n_objects=pl.col("object_code").n_unique().cast(pl.Int64))

@@ -32,7 +32,7 @@ import numpy as np
 import polars as pl
 
 from koppelwerk.config import DisclosureRules
-from publication.cells import CELL_KEYS, NATIONAL, TOTAL_SECTOR, stable_sum
+from publication.cells import CELL_KEYS, NATIONAL, TOTAL_SECTOR, VOLUME_DECIMAL, stable_sum
 
 DWELLING_SECTOR = "woonfunctie"
 _GROUP = ["year", "product"]
@@ -116,7 +116,7 @@ def _unsafe_relations(members: pl.DataFrame, rules: DisclosureRules) -> pl.DataF
         n_hidden=hidden_parts.sum(),
         hidden_connections=pl.col("n_connections").filter(hidden_parts).sum(),
         hidden_objects=pl.col("n_objects").filter(hidden_parts).sum(),
-        hidden_volume=pl.col("volume").filter(hidden_parts).sum(),
+        hidden_volume=pl.col("volume").filter(hidden_parts).cast(VOLUME_DECIMAL).sum().cast(pl.Float64),
         hidden_largest=pl.col("max_connection_volume").filter(hidden_parts).max(),
         dwellings=(pl.col("sector") == DWELLING_SECTOR).all(),
     )

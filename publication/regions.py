@@ -28,7 +28,9 @@ def _postcode4(postcode: pl.Expr) -> pl.Expr:
 
 def object_regions(bag: pl.DataFrame) -> pl.DataFrame:
     """One row per object: its gemeente, woonplaats and postcode4 by its hoofdadres."""
-    objects = bag.sort("hoofdadres", descending=True).unique("object_id", keep="first")
+    # sorted on a unique key first: an object without exactly one hoofdadres row takes the same row every run
+    objects = bag.sort(["object_id", "hoofdadres", "nummeraanduiding_id"], descending=[False, True, False]).unique(
+        "object_id", keep="first", maintain_order=True)
     return objects.select(
         "object_id",
         gemeente_code=pl.col("gemeente_code").fill_null(UNKNOWN_REGION),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from publication.cells import stable_sum
 from publication.regions import UNKNOWN_REGION
 
 UNIT_OF_PRODUCT = {"ELK": "kWh", "GAS": "m3"}
@@ -28,9 +29,9 @@ def residue_summary(residue: pl.DataFrame, connections: pl.DataFrame, allocation
     per_ean = (
         allocation.filter(pl.col("object_id").is_null())
         .group_by("ean")
-        .agg(pl.col("volume").sum(), pl.col("gemeente_code").first())
+        .agg(stable_sum("volume"), pl.col("gemeente_code").first())
     )
-    totals = allocation.group_by("unit").agg(total=pl.col("volume").sum())
+    totals = allocation.group_by("unit").agg(total=stable_sum("volume"))
     return (
         residue.select("ean", "residue_class", "netbeheerder")
         .join(connections.select("ean", "product"), on="ean", how="left")
@@ -41,7 +42,7 @@ def residue_summary(residue: pl.DataFrame, connections: pl.DataFrame, allocation
             volume=pl.col("volume").fill_null(0.0),
         )
         .group_by("residue_class", "netbeheerder", "gemeente_code", "product", "unit")
-        .agg(n_connections=pl.len().cast(pl.Int64), volume=pl.col("volume").sum())
+        .agg(n_connections=pl.len().cast(pl.Int64), volume=stable_sum("volume"))
         .join(totals, on="unit", how="left")
         .with_columns(share_of_total=pl.when(pl.col("total") > 0).then(pl.col("volume") / pl.col("total")).otherwise(0.0))
         .select(RESIDUE_SUMMARY_COLUMNS)
@@ -56,7 +57,7 @@ def residue_rollups(summary: pl.DataFrame) -> dict[str, list[dict[str, object]]]
         keys = list(dict.fromkeys([by, "unit"]))
         return (
             summary.group_by(keys)
-            .agg(pl.col("n_connections").sum(), pl.col("volume").sum().round(1), pl.col("share_of_total").sum().round(5))
+            .agg(pl.col("n_connections").sum(), stable_sum("volume").round(1), stable_sum("share_of_total").round(5))
             .sort(keys, nulls_last=True)
             .to_dicts()
         )

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from publication.allocation import NOT_IN_REGISTER
+from publication.cells import stable_sum
 from publication.residue_summary import residue_rollups
 
 
@@ -25,7 +26,7 @@ def run_summary(
     linked = links["ean"].n_unique()
     active_residue = residue.filter(pl.col("residue_class") != "inactive").height
     quarantined = quarantine.filter(pl.col("source") == "connections")["row_number"].n_unique()
-    totals = allocation.group_by("unit").agg(pl.col("volume").sum()).sort("unit")
+    totals = allocation.group_by("unit").agg(stable_sum("volume")).sort("unit")
     return {
         "connections_read": n_connections_read,
         "connections_linked": linked,

@@ -37,7 +37,10 @@ def test_profiles_trade_link_rate_for_precision() -> None:
     assert "D has match probability 0.586" in reasons["siblings"] and "0.667" in reasons["weak"]
     operational, _ = assign(best_candidates(SCORED), PROFILES["operational"])
     assert sorted(operational["ean"]) == ["alone", "clear"]
-    assert (statistical["method"] == "probabilistic").all()
+    # a link carries the probability against its siblings, not Splink's per-pair 0.98
+    assert statistical.filter(pl.col("ean") == "medium")["match_probability"].item() < 0.98
+    for links, profile in ((statistical, PROFILES["statistical"]), (operational, PROFILES["operational"])):
+        assert (links["match_probability"] >= profile.min_match_probability).all()
 
 
 def test_curve_link_rate_falls_as_threshold_rises() -> None:
