@@ -18,6 +18,7 @@ import synth
 from koppelwerk.cli import main
 from koppelwerk.config import DATA_DIR_VARIABLE, DisclosureRules
 from pipelines.publication import assets as publication_assets
+from test_uncertainty_disclosure import uncontrolled
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +97,31 @@ def _publish_cells_where(condition: pl.Expr) -> Callable[[pytest.MonkeyPatch], N
     return patch
 
 
+def _few_dwellings_published(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dwelling cells of 3 dwellings (a delivery this small has none: every one is made so),
+    published under a rule of 1 dwelling."""
+    real_cells, real_statistics = publication_assets.aggregate_cells, publication_assets.sector_statistics
+    few = (pl.col("sector") == "woonfunctie") & (pl.col("region_level") == "postcode4")
+    monkeypatch.setattr(publication_assets, "aggregate_cells", lambda allocation: real_cells(allocation).with_columns(
+        n_objects=pl.when(few).then(3).otherwise(pl.col("n_objects"))))
+    monkeypatch.setattr(publication_assets, "sector_statistics",
+                        lambda cells, rules: real_statistics(cells, dataclasses.replace(rules, min_dwellings=1)))
+
+
+def _uncontrolled_uncertainty(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every uncertainty figure of every published cell, as before issue 11."""
+    monkeypatch.setattr(publication_assets, "cell_uncertainty",
+                        lambda cells, statistics, contributions, rules: uncontrolled(cells, statistics, contributions))
+
+
 @pytest.mark.parametrize(("violation", "check"), [
     (_drop_a_residue_row, "every_connection_accounted_for"),
     (_lose_an_allocated_row, "allocation_conserves_volume"),
     (_publish_with(DisclosureRules(min_connections=1, min_dwellings=1, dominance_share=1.0)), "no_small_cells_published"),
     (_no_secondary_suppression, "no_suppressed_cell_recoverable"),
+    (_few_dwellings_published, "no_dwelling_cell_below_min_dwellings"),
+    (_publish_cells_where(pl.col("max_connection_volume") > 0.5 * pl.col("volume")), "no_dominated_cell_published"),
+    (_uncontrolled_uncertainty, "no_uncertainty_figure_discloses"),
 ])
 def test_a_violating_frame_stops_the_run_naming_the_check(
     delivery: Path, good_run: Path, tmp_path: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch,
