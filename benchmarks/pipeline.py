@@ -26,11 +26,13 @@ _MEASURE = (
 )
 
 
-def _timed(command: list[str], dagster_home: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (GB) of one command, measured in a fresh parent of its own."""
+def _timed(command: list[str], work: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (GB) of one command, measured in a fresh parent of its own; its
+    Dagster instance and data folder (warehouse, logs) in `work`."""
     start = time.perf_counter()
+    env = {**os.environ, "DAGSTER_HOME": str(work / "dagster"), "KOPPELWERK_DATA_DIR": str(work / "data")}
     done = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True,
-                          env={**os.environ, "DAGSTER_HOME": str(dagster_home)})
+                          env=env)
     return time.perf_counter() - start, int(done.stdout.split()[-1]) / 1024**2
 
 
@@ -45,13 +47,13 @@ def main() -> None:
             work = Path(tmp)
             synth_s, synth_gb = _timed(
                 [str(KOPPELWERK), "synth", "--objects", str(n_objects), "--seed", str(args.seed), "--out", str(work / "in")],
-                work / "dagster",
+                work,
             )
             run_s, run_gb = _timed(
                 [str(KOPPELWERK), "run", "--bag", str(work / "in" / "bag.parquet"),
                  "--connections", str(work / "in" / "connections.parquet"),
                  "--consumption", str(work / "in" / "consumption.parquet"), "--out", str(work / "out")],
-                work / "dagster",
+                work,
             )
             summary = json.loads((work / "out" / "run_summary.json").read_text())
         rows.append([f"{n_objects:,}", f"{summary['connections_read']:,}", f"{synth_s:.1f}", f"{synth_gb:.2f}",
