@@ -19,40 +19,31 @@ def _cell_names(frame: pl.DataFrame) -> list[str]:
     return frame.head(_EXAMPLES).select(pl.concat_str(pl.col(CELL_KEYS).cast(pl.String), separator="/")).to_series().to_list()
 
 
-def _primary_rule_result(rule: str, settings: KoppelwerkSettings, published: pl.DataFrame,
-                         cells: pl.DataFrame) -> dg.AssetCheckResult:
-    """Passes when no published cell breaks the primary rule `rule`."""
-    broken = primary_rule_violations(published, cells, settings.run_config().disclosure).filter(pl.col("rule") == rule)
-    examples = _cell_names(broken)
-    return dg.AssetCheckResult(
-        passed=broken.height == 0,
-        metadata={"published_cells_breaking_the_rule": broken.height, "examples": ", ".join(examples),
-                  "summary": f"{broken.height} published cells break {rule}"},
-    )
+def _primary_rule_check(name: str, rule: str, description: str) -> dg.AssetChecksDefinition:
+    """A blocking check that passes when no published cell breaks the primary rule `rule`."""
+    @dg.asset_check(name=name, asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
+                    description=description)
+    def _check(settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame,
+               cells: pl.DataFrame) -> dg.AssetCheckResult:
+        rules = settings.run_config().disclosure
+        broken = primary_rule_violations(sector_energy_statistics, cells, rules).filter(pl.col("rule") == rule)
+        return dg.AssetCheckResult(
+            passed=broken.height == 0,
+            metadata={"published_cells_breaking_the_rule": broken.height, "examples": ", ".join(_cell_names(broken)),
+                      "summary": f"{broken.height} published cells break {rule}"},
+        )
+
+    return _check
 
 
-@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
-                description="No published cell has fewer connections than the minimum.")
-def no_small_cells_published(
-    settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame
-) -> dg.AssetCheckResult:
-    return _primary_rule_result("min_connections", settings, sector_energy_statistics, cells)
-
-
-@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
-                description="No published woonfunctie cell has fewer dwellings than the minimum.")
-def no_dwelling_cell_below_min_dwellings(
-    settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame
-) -> dg.AssetCheckResult:
-    return _primary_rule_result("min_dwellings", settings, sector_energy_statistics, cells)
-
-
-@dg.asset_check(asset="sector_energy_statistics", blocking=True, additional_ins=_CELLS,
-                description="No published cell has one connection delivering more than the dominance share of it.")
-def no_dominated_cell_published(
-    settings: KoppelwerkSettings, sector_energy_statistics: pl.DataFrame, cells: pl.DataFrame
-) -> dg.AssetCheckResult:
-    return _primary_rule_result("dominance", settings, sector_energy_statistics, cells)
+no_small_cells_published = _primary_rule_check(
+    "no_small_cells_published", "min_connections", "No published cell has fewer connections than the minimum.")
+no_dwelling_cell_below_min_dwellings = _primary_rule_check(
+    "no_dwelling_cell_below_min_dwellings", "min_dwellings",
+    "No published woonfunctie cell has fewer dwellings than the minimum.")
+no_dominated_cell_published = _primary_rule_check(
+    "no_dominated_cell_published", "dominance",
+    "No published cell has one connection delivering more than the dominance share of it.")
 
 
 @dg.asset_check(asset="allocation", blocking=True, additional_ins={"consumption": dg.AssetIn("consumption")},
