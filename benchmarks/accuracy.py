@@ -127,17 +127,25 @@ def _residue_tables(
         n = group.height
         own = group.filter(pl.col("residue_class") == true_class[0]).height
         linked = group["linked"].fill_null(False).sum()
-        others = confusion.filter(
-            (pl.col("true_class") == true_class[0]) & ~pl.col("predicted_class").is_in([true_class[0], "-"])
-        ).sort("n", descending=True).head(3)
+        others = (
+            confusion.filter(
+                (pl.col("true_class") == true_class[0]) & ~pl.col("predicted_class").is_in([true_class[0], "-"])
+            )
+            .sort("n", descending=True)
+            .head(3)
+        )
         elsewhere = ", ".join(f"{p} {k:,}" for p, k in others.select("predicted_class", "n").iter_rows()) or "-"
         rows.append([true_class[0], f"{n:,}", _pct(own / n), f"{linked:,}", elsewhere])
     rows.sort(key=lambda row: row[0])
     metrics = addressless_metrics(links, residue, truth_connections)
     achieved = [metrics["true_class_share"], metrics["linked_share"], metrics["unresolved_share"]]
     target_rows = [
-        [name, f"{'>=' if at_least else '<='} {_pct(target)}", _pct(value),
-         "yes" if (value >= target if at_least else value <= target) else "no"]
+        [
+            name,
+            f"{'>=' if at_least else '<='} {_pct(target)}",
+            _pct(value),
+            "yes" if (value >= target if at_least else value <= target) else "no",
+        ]
         for (name, target, at_least), value in zip(RESIDUE_TARGETS, achieved, strict=True)
     ]
     return rows, target_rows
@@ -171,12 +179,19 @@ def main() -> None:
         results[name] = (per_connection, pairs)
         if name == KOPPELWERK and residue is not None:
             koppelwerk_links, koppelwerk_residue = links, residue
-        rows.append([
-            name, _pct(per_connection["precision"]), _pct(per_connection["recall"]), _pct(per_connection["f1"]),
-            _pct(pairs["precision"]), _pct(pairs["recall"]), _pct(pairs["f1"]),
-            f"{per_connection['false_links_on_residue']:,} / {per_connection['n_truth_residue']:,}",
-            f"{seconds:.1f}",
-        ])
+        rows.append(
+            [
+                name,
+                _pct(per_connection["precision"]),
+                _pct(per_connection["recall"]),
+                _pct(per_connection["f1"]),
+                _pct(pairs["precision"]),
+                _pct(pairs["recall"]),
+                _pct(pairs["f1"]),
+                f"{per_connection['false_links_on_residue']:,} / {per_connection['n_truth_residue']:,}",
+                f"{seconds:.1f}",
+            ]
+        )
         print(f"  {rows[-1]}", flush=True)
 
     per_connection, pairs = results[KOPPELWERK]
@@ -205,39 +220,53 @@ def main() -> None:
     residue_rows, residue_target_rows = _residue_tables(koppelwerk_links, koppelwerk_residue, truth_connections)
 
     n_truth = per_connection["n_truth"]
-    body = "\n\n".join([
-        f"`python -m benchmarks.accuracy --objects {args.objects} --seed {args.seed}`: {args.objects:,} objects, "
-        f"{connections.height:,} connections ingested from {args.connections_format}, {n_truth:,} of them truly "
-        "linked (active, serving BAG objects). Per connection: precision = share of the linked ones whose best "
-        "link is an object they truly serve, recall = share of all truly linked ones whose best link is right. "
-        "Pairs: (ean, object_id) pairs of truly linked connections, collectives counting every object. "
-        "False links on residue: connections whose true class is a residue class that got a link. "
-        "Wall time is normalisation + linking of ingested frames.",
-        markdown_table(
-            ["linker", "conn. precision", "conn. recall", "conn. F1", "pair precision", "pair recall", "pair F1",
-             "false links on residue", "wall s"],
-            rows,
-        ),
-        "Issue 3 targets, koppelwerk:",
-        markdown_table(["metric", "target", "koppelwerk", "met"], target_rows),
-        f"koppelwerk's wrong ({per_connection['n_wrong']:,}) and missed ({per_connection['n_missed']:,}) truly linked "
-        "connections by the truth's noise kinds (top 10; a connection counts under each of its kinds; "
-        "error rate = errors / truly linked connections carrying the kind; lift = that rate / koppelwerk's "
-        "overall error rate; ranked by excess = errors beyond what the overall rate predicts, so kinds that "
-        "merely occur often, such as missing coordinates, do not crowd out the ones that cause errors):",
-        markdown_table(["noise kind", "wrong", "missed", "connections with kind", "error rate", "lift", "excess"],
-                       breakdown_rows),
-        "Calibration of koppelwerk's links (predicted = mean match_probability, observed = share correct, per "
-        "method and probability band; a pair of a collective counts once per object):",
-        markdown_table(["method", "band", "links", "predicted", "observed"], calibration_rows),
-        "The residue (issue 4). Addressless = true class is street furniture "
-        f"({', '.join(ADDRESSLESS_CLASSES)}); per true residue class, where koppelwerk put its connections "
-        "(`linked` = got a link):",
-        markdown_table(["true class", "connections", "own class", "linked", "elsewhere in the residue (top)"],
-                       residue_rows),
-        "Issue 4 targets, koppelwerk:",
-        markdown_table(["metric", "target", "koppelwerk", "met"], residue_target_rows),
-    ])
+    body = "\n\n".join(
+        [
+            f"`python -m benchmarks.accuracy --objects {args.objects} --seed {args.seed}`: {args.objects:,} objects, "
+            f"{connections.height:,} connections ingested from {args.connections_format}, {n_truth:,} of them truly "
+            "linked (active, serving BAG objects). Per connection: precision = share of the linked ones whose best "
+            "link is an object they truly serve, recall = share of all truly linked ones whose best link is right. "
+            "Pairs: (ean, object_id) pairs of truly linked connections, collectives counting every object. "
+            "False links on residue: connections whose true class is a residue class that got a link. "
+            "Wall time is normalisation + linking of ingested frames.",
+            markdown_table(
+                [
+                    "linker",
+                    "conn. precision",
+                    "conn. recall",
+                    "conn. F1",
+                    "pair precision",
+                    "pair recall",
+                    "pair F1",
+                    "false links on residue",
+                    "wall s",
+                ],
+                rows,
+            ),
+            "Issue 3 targets, koppelwerk:",
+            markdown_table(["metric", "target", "koppelwerk", "met"], target_rows),
+            f"koppelwerk's wrong ({per_connection['n_wrong']:,}) and missed ({per_connection['n_missed']:,}) truly linked "
+            "connections by the truth's noise kinds (top 10; a connection counts under each of its kinds; "
+            "error rate = errors / truly linked connections carrying the kind; lift = that rate / koppelwerk's "
+            "overall error rate; ranked by excess = errors beyond what the overall rate predicts, so kinds that "
+            "merely occur often, such as missing coordinates, do not crowd out the ones that cause errors):",
+            markdown_table(
+                ["noise kind", "wrong", "missed", "connections with kind", "error rate", "lift", "excess"],
+                breakdown_rows,
+            ),
+            "Calibration of koppelwerk's links (predicted = mean match_probability, observed = share correct, per "
+            "method and probability band; a pair of a collective counts once per object):",
+            markdown_table(["method", "band", "links", "predicted", "observed"], calibration_rows),
+            "The residue (issue 4). Addressless = true class is street furniture "
+            f"({', '.join(ADDRESSLESS_CLASSES)}); per true residue class, where koppelwerk put its connections "
+            "(`linked` = got a link):",
+            markdown_table(
+                ["true class", "connections", "own class", "linked", "elsewhere in the residue (top)"], residue_rows
+            ),
+            "Issue 4 targets, koppelwerk:",
+            markdown_table(["metric", "target", "koppelwerk", "met"], residue_target_rows),
+        ]
+    )
     record_section("Accuracy: koppelwerk vs peers", body)
 
 

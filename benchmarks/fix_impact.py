@@ -59,9 +59,16 @@ def main() -> None:
         estimated_corrections.join(truly_served.select("ean").unique(), on="ean", how="semi").height, 1
     )
     rows = [
-        [e["defect"], f"{e['n_affected']:,}", f"{e['n_correctable']:,}", f"{t['n_correctable']:,}",
-         f"{e['n_newly_linked']:,}", f"{t['n_newly_linked']:,}", f"{e['n_now_deterministic']:,}",
-         f"{t['n_now_deterministic']:,}"]
+        [
+            e["defect"],
+            f"{e['n_affected']:,}",
+            f"{e['n_correctable']:,}",
+            f"{t['n_correctable']:,}",
+            f"{e['n_newly_linked']:,}",
+            f"{t['n_newly_linked']:,}",
+            f"{e['n_now_deterministic']:,}",
+            f"{t['n_now_deterministic']:,}",
+        ]
         for e, t in zip(estimate.to_dicts(), truth.to_dicts(), strict=True)
     ]
     body = (
@@ -69,8 +76,17 @@ def main() -> None:
         "connections, statistical profile. Each pair of columns is the report's estimate (corrections from "
         "the run's links and best unresolved candidates) against the same re-link corrected from the truth.\n\n"
         + markdown_table(
-            ["defect", "affected", "correctable (estimate)", "correctable (truth)", "newly linked (estimate)",
-             "newly linked (truth)", "now deterministic (estimate)", "now deterministic (truth)"], rows,
+            [
+                "defect",
+                "affected",
+                "correctable (estimate)",
+                "correctable (truth)",
+                "newly linked (estimate)",
+                "newly linked (truth)",
+                "now deterministic (estimate)",
+                "now deterministic (truth)",
+            ],
+            rows,
         )
         + f"\n\nThe estimate's correction is a true object of the connection for {agreement:.2%} of the truly "
         f"linked connections it corrects. Re-link time: {estimate_s:.1f} s (estimate), {truth_s:.1f} s (truth)."

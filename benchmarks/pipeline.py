@@ -1,6 +1,6 @@
 """Wall time and peak memory of generating a municipality and running the whole job on it.
 
-    .venv/bin/python -m benchmarks.pipeline --objects 100000 200000
+.venv/bin/python -m benchmarks.pipeline --objects 100000 200000
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ def _timed(command: list[str], work: Path) -> tuple[float, float]:
     Dagster instance and data folder (warehouse, logs) in `work`."""
     start = time.perf_counter()
     env = {**os.environ, "DAGSTER_HOME": str(work / "dagster"), "KOPPELWERK_DATA_DIR": str(work / "data")}
-    done = subprocess.run([sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True,
-                          env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", _MEASURE, *command], check=True, capture_output=True, text=True, env=env
+    )
     return time.perf_counter() - start, int(done.stdout.split()[-1]) / 1024**2
 
 
@@ -46,18 +47,45 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             synth_s, synth_gb = _timed(
-                [str(KOPPELWERK), "synth", "--objects", str(n_objects), "--seed", str(args.seed), "--out", str(work / "in")],
+                [
+                    str(KOPPELWERK),
+                    "synth",
+                    "--objects",
+                    str(n_objects),
+                    "--seed",
+                    str(args.seed),
+                    "--out",
+                    str(work / "in"),
+                ],
                 work,
             )
             run_s, run_gb = _timed(
-                [str(KOPPELWERK), "run", "--bag", str(work / "in" / "bag.parquet"),
-                 "--connections", str(work / "in" / "connections.parquet"),
-                 "--consumption", str(work / "in" / "consumption.parquet"), "--out", str(work / "out")],
+                [
+                    str(KOPPELWERK),
+                    "run",
+                    "--bag",
+                    str(work / "in" / "bag.parquet"),
+                    "--connections",
+                    str(work / "in" / "connections.parquet"),
+                    "--consumption",
+                    str(work / "in" / "consumption.parquet"),
+                    "--out",
+                    str(work / "out"),
+                ],
                 work,
             )
             summary = json.loads((work / "out" / "run_summary.json").read_text())
-        rows.append([f"{n_objects:,}", f"{summary['connections_read']:,}", f"{synth_s:.1f}", f"{synth_gb:.2f}",
-                     f"{run_s:.1f}", f"{run_gb:.2f}", f"{summary['link_rate_active']:.4f}"])
+        rows.append(
+            [
+                f"{n_objects:,}",
+                f"{summary['connections_read']:,}",
+                f"{synth_s:.1f}",
+                f"{synth_gb:.2f}",
+                f"{run_s:.1f}",
+                f"{run_gb:.2f}",
+                f"{summary['link_rate_active']:.4f}",
+            ]
+        )
         print(rows[-1], flush=True)
     body = markdown_table(
         ["objects", "connections", "synth s", "synth peak GB", "run s", "run peak GB", "link rate (active)"], rows

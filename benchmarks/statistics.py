@@ -56,7 +56,9 @@ def main() -> None:
     bag = linkage.normalise_bag(dataset.bag)
     connections = linkage.normalise_connections(dataset.connections)
     result = timed("link", lambda: linkage.link(bag, connections, PROFILES["statistical"]))
-    allocation = timed("allocate", lambda: allocate(dataset.consumption, result.links, result.residue, connections, bag))
+    allocation = timed(
+        "allocate", lambda: allocate(dataset.consumption, result.links, result.residue, connections, bag)
+    )
     cells = timed("aggregate cells", lambda: aggregate_cells(allocation))
     statistics = timed("disclosure control", lambda: sector_statistics(cells, DisclosureRules()))
     recovered = timed("disclosure audit", lambda: recoverable_cells(statistics, cells))
@@ -66,7 +68,9 @@ def main() -> None:
         "year", "product", total="volume"
     )
     gemeente = (
-        statistics.filter((pl.col("region_level") == "gemeente") & (pl.col("sector") != TOTAL_SECTOR) & ~pl.col("suppressed"))
+        statistics.filter(
+            (pl.col("region_level") == "gemeente") & (pl.col("sector") != TOTAL_SECTOR) & ~pl.col("suppressed")
+        )
         .join(truth, on=CELL_KEYS, how="left")
         .join(totals, on=["year", "product"])
         .with_columns(
@@ -77,34 +81,48 @@ def main() -> None:
     large = gemeente.filter(pl.col("share") >= MIN_SHARE).sort("error", descending=True)
     within = large.filter(pl.col("error") <= MAX_ERROR).height
 
-    by_level = statistics.group_by("region_level").agg(
-        cells=pl.len(), suppressed=pl.col("suppressed").mean(),
-    ).join(
-        cells.join(statistics.select(*CELL_KEYS, "suppressed"), on=CELL_KEYS)
-        .group_by("region_level")
-        .agg(withheld=(pl.col("volume").filter(pl.col("suppressed") & (pl.col("sector") != TOTAL_SECTOR)).sum()
-                       / pl.col("volume").filter(pl.col("sector") != TOTAL_SECTOR).sum())),
-        on="region_level",
-    ).sort("region_level")
+    by_level = (
+        statistics.group_by("region_level")
+        .agg(
+            cells=pl.len(),
+            suppressed=pl.col("suppressed").mean(),
+        )
+        .join(
+            cells.join(statistics.select(*CELL_KEYS, "suppressed"), on=CELL_KEYS)
+            .group_by("region_level")
+            .agg(
+                withheld=(
+                    pl.col("volume").filter(pl.col("suppressed") & (pl.col("sector") != TOTAL_SECTOR)).sum()
+                    / pl.col("volume").filter(pl.col("sector") != TOTAL_SECTOR).sum()
+                )
+            ),
+            on="region_level",
+        )
+        .sort("region_level")
+    )
     level_rows = [[level, f"{n:,}", f"{100 * s:.1f} %", f"{100 * w:.2f} %"] for level, n, s, w in by_level.rows()]
     worst_rows = [
         [code, sector, product, f"{100 * share:.1f} %", f"{100 * error:.3f} %"]
-        for code, sector, product, share, error in large.select("region_code", "sector", "product", "share", "error").head(8).rows()
+        for code, sector, product, share, error in large.select("region_code", "sector", "product", "share", "error")
+        .head(8)
+        .rows()
     ]
-    body = "\n\n".join([
-        f"`python -m benchmarks.statistics --objects {args.objects} --seed {args.seed}`: {args.objects:,} objects, "
-        f"{dataset.connections.height:,} connections; truth = the same consumption allocated by the generator's true "
-        "links and residue classes.",
-        f"Issue 5 target: of the {large.height} published gemeente-level sector cells holding at least "
-        f"{100 * MIN_SHARE:.0f} % of their product's volume, **{within}** are within {100 * MAX_ERROR:.0f} % of the "
-        f"truth ({'met' if within == large.height else 'not met'}); the largest errors:",
-        markdown_table(["gemeente", "sector", "product", "share of total", "error"], worst_rows),
-        f"Disclosure control: cells per level, the share suppressed and the share of sector volume withheld. The "
-        f"audit (every suppressed cell tested for exact recovery by any combination of published sums) found "
-        f"**{recovered.height}** recoverable cells.",
-        markdown_table(["level", "cells", "suppressed", "volume withheld"], level_rows),
-        "Wall time per step: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()) + ".",
-    ])
+    body = "\n\n".join(
+        [
+            f"`python -m benchmarks.statistics --objects {args.objects} --seed {args.seed}`: {args.objects:,} objects, "
+            f"{dataset.connections.height:,} connections; truth = the same consumption allocated by the generator's true "
+            "links and residue classes.",
+            f"Issue 5 target: of the {large.height} published gemeente-level sector cells holding at least "
+            f"{100 * MIN_SHARE:.0f} % of their product's volume, **{within}** are within {100 * MAX_ERROR:.0f} % of the "
+            f"truth ({'met' if within == large.height else 'not met'}); the largest errors:",
+            markdown_table(["gemeente", "sector", "product", "share of total", "error"], worst_rows),
+            f"Disclosure control: cells per level, the share suppressed and the share of sector volume withheld. The "
+            f"audit (every suppressed cell tested for exact recovery by any combination of published sums) found "
+            f"**{recovered.height}** recoverable cells.",
+            markdown_table(["level", "cells", "suppressed", "volume withheld"], level_rows),
+            "Wall time per step: " + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items()) + ".",
+        ]
+    )
     record_section("Statistics: accuracy against the truth, disclosure control", body)
 
 

@@ -166,14 +166,23 @@ def load_contract(name: str) -> Contract:
     type_rules = _custom(schema_object, "typeRules") or {}
     if is_input:
         _check_thresholds(path, "typeRules", type_rules.get("thresholds"))
-    return Contract(name, path, document, columns, tuple(rules), record_id,
-                    type_rule_blocking=bool(type_rules.get("blocking", True)),
-                    type_rule_thresholds=dict(type_rules.get("thresholds") or {}))
+    return Contract(
+        name,
+        path,
+        document,
+        columns,
+        tuple(rules),
+        record_id,
+        type_rule_blocking=bool(type_rules.get("blocking", True)),
+        type_rule_thresholds=dict(type_rules.get("thresholds") or {}),
+    )
 
 
 def _check_thresholds(path: Path, owner: str, thresholds: Any) -> None:
-    if not isinstance(thresholds, Mapping) or set(thresholds) != set(PROFILE_NAMES) or not all(
-        isinstance(v, (int, float)) and 0 <= v <= 1 for v in thresholds.values()
+    if (
+        not isinstance(thresholds, Mapping)
+        or set(thresholds) != set(PROFILE_NAMES)
+        or not all(isinstance(v, (int, float)) and 0 <= v <= 1 for v in thresholds.values())
     ):
         raise ContractError(f"{path}: {owner} needs thresholds for {', '.join(PROFILE_NAMES)}, each a share in [0, 1]")
 

@@ -74,8 +74,9 @@ def _read_csv(path: Path, where: str) -> pl.DataFrame:
     separator = _separator(header)
     _require_rows_as_wide_as_the_header(text, separator, where)
     try:
-        table = pl.read_csv(io.BytesIO(text.encode("utf-8")), has_header=False, separator=separator,
-                            infer_schema=False, quote_char='"')
+        table = pl.read_csv(
+            io.BytesIO(text.encode("utf-8")), has_header=False, separator=separator, infer_schema=False, quote_char='"'
+        )
     except (pl.exceptions.PolarsError, ValueError) as error:
         raise InputError(f"{where}: unreadable CSV: {_first_line(error)}") from error
     # Read headerless so that the names come through verbatim: polars would rename a repeated one.
@@ -137,8 +138,10 @@ def _require_rows_as_wide_as_the_header(text: str, separator: str, where: str) -
     if ragged:
         shown = ", ".join(f"row {row} has {count}" for row, count in ragged[:3])
         more = f" and {len(ragged) - 3} more rows differ" if len(ragged) > 3 else ""
-        raise InputError(f"{where}: the header has {width} fields, {shown}{more} "
-                         "(a separator or line break inside an unquoted value?)")
+        raise InputError(
+            f"{where}: the header has {width} fields, {shown}{more} "
+            "(a separator or line break inside an unquoted value?)"
+        )
 
 
 def _read_parquet(path: Path, where: str) -> pl.DataFrame:

@@ -31,8 +31,19 @@ ROW = "__row"
 
 # Spellings of a boolean in registers and spreadsheets (compared lower-cased).
 BOOLEAN_WORDS: dict[str, bool] = {
-    "true": True, "t": True, "1": True, "j": True, "ja": True, "y": True, "yes": True,
-    "false": False, "f": False, "0": False, "n": False, "nee": False, "no": False,
+    "true": True,
+    "t": True,
+    "1": True,
+    "j": True,
+    "ja": True,
+    "y": True,
+    "yes": True,
+    "false": False,
+    "f": False,
+    "0": False,
+    "n": False,
+    "nee": False,
+    "no": False,
 }
 _INTEGER = r"^[+-]?[0-9]+$"
 _EXPONENT = r"([eE][+-]?[0-9]+)?"
@@ -84,7 +95,11 @@ class IngestResult:
     def flagged(self) -> dict[str, int]:
         """Per flag rule (`quarantine: false`), the kept rows that break it."""
         kept = self.rule_results.join(self.quarantine.select("row_number").unique(), on="row_number", how="anti")
-        names = [rule.name for rule in load_contract(self.kind).row_rules if not rule.quarantine and rule.name in kept.columns]
+        names = [
+            rule.name
+            for rule in load_contract(self.kind).row_rules
+            if not rule.quarantine and rule.name in kept.columns
+        ]
         return {name: int((~kept[name]).sum()) for name in names}
 
 
@@ -136,8 +151,9 @@ SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
     "object_type_matches_id": lambda: (
         pl.col("object_id").str.slice(4, 2)
         != pl.col("object_type").replace_strict(_OBJECT_TYPE_CODES, default=None, return_dtype=pl.String),
-        pl.format("object_id = '{}' has another type code than object_type '{}'",
-                  pl.col("object_id"), pl.col("object_type")),
+        pl.format(
+            "object_id = '{}' has another type code than object_type '{}'", pl.col("object_id"), pl.col("object_type")
+        ),
     ),
     "unit_matches_product": lambda: (
         pl.col("unit") != pl.col("product").replace_strict(_PRODUCT_UNITS, default=None, return_dtype=pl.String),
@@ -145,7 +161,10 @@ SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
     ),
     "address_or_description_present": lambda: (
         ~(
-            (pl.col("huisnummer").is_not_null() & (pl.col("postcode").is_not_null() | pl.col("straatnaam").is_not_null()))
+            (
+                pl.col("huisnummer").is_not_null()
+                & (pl.col("postcode").is_not_null() | pl.col("straatnaam").is_not_null())
+            )
             | pl.col("locatieomschrijving").is_not_null()
         ),
         pl.lit("no huisnummer with a postcode or street, and no locatieomschrijving"),
@@ -156,8 +175,11 @@ SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
     ),
     "volume_below_absurd": lambda: (
         pl.col("volume") >= ABSURD_VOLUME,
-        pl.format(f"volume = {{}} {{}} is not below {ABSURD_VOLUME:.0e}, more than any connection delivers in a year",
-                  _value("volume"), pl.col("unit")),
+        pl.format(
+            f"volume = {{}} {{}} is not below {ABSURD_VOLUME:.0e}, more than any connection delivers in a year",
+            _value("volume"),
+            pl.col("unit"),
+        ),
     ),
     "year_in_range": lambda: (
         ~pl.col("year").is_between(FIRST_YEAR, date.today().year),
@@ -210,7 +232,9 @@ def validate_delivery(kind: str, raw: pl.DataFrame, source_path: Path) -> Ingest
         )
         for finding in quarantined
     ]
-    quarantine_frame = pl.concat([pl.DataFrame(schema=quarantine_schema), *pieces]).sort("row_number", maintain_order=True)
+    quarantine_frame = pl.concat([pl.DataFrame(schema=quarantine_schema), *pieces]).sort(
+        "row_number", maintain_order=True
+    )
 
     holder = HOLDER_COLUMNS[kind]
     rule_results = work.select(
@@ -281,7 +305,10 @@ def _parse(raw: pl.DataFrame, source: str, column: Column, where: str) -> list[p
         typed = _from_number(value, dtype, column.dtype)
     if column.dtype == pl.Float64():
         typed = pl.when(typed.is_finite()).then(typed)
-    return [typed.alias(column.name), pl.when(text.is_not_null() & typed.is_null()).then(text).alias(_failed(column.name))]
+    return [
+        typed.alias(column.name),
+        pl.when(text.is_not_null() & typed.is_null()).then(text).alias(_failed(column.name)),
+    ]
 
 
 def _decimal_mark(values: pl.Series, name: str, where: str) -> Literal[".", ","]:
@@ -300,31 +327,40 @@ def _decimal_mark(values: pl.Series, name: str, where: str) -> Literal[".", ","]
         .with_row_index("row", offset=1)
         .filter(value.str.contains_any([".", ","]))
         .with_columns(
-            kind=pl.when(value.str.contains(_DOT_EITHER)).then(pl.lit("dot_either"))
-            .when(value.str.contains(_COMMA_EITHER)).then(pl.lit("comma_either"))
-            .when(value.str.contains(_DECIMAL_POINT)).then(pl.lit("point"))
-            .when(value.str.contains(_DECIMAL_COMMA)).then(pl.lit("comma"))
+            kind=pl.when(value.str.contains(_DOT_EITHER))
+            .then(pl.lit("dot_either"))
+            .when(value.str.contains(_COMMA_EITHER))
+            .then(pl.lit("comma_either"))
+            .when(value.str.contains(_DECIMAL_POINT))
+            .then(pl.lit("point"))
+            .when(value.str.contains(_DECIMAL_COMMA))
+            .then(pl.lit("comma"))
         )
         .drop_nulls("kind")
     )
     cited = {
         kind: _cite(rows, cells, total)
-        for kind, rows, cells, total in readings.group_by("kind").agg(
-            pl.col("row").head(3), pl.col("value").head(3), pl.len()
-        ).iter_rows()
+        for kind, rows, cells, total in readings.group_by("kind")
+        .agg(pl.col("row").head(3), pl.col("value").head(3), pl.len())
+        .iter_rows()
     }
     column = f"{where}: column {name!r}"
     if "point" in cited and "comma" in cited:
-        raise InputError(f"{column} mixes decimal marks: a decimal point in {cited['point']}, "
-                         f"a decimal comma in {cited['comma']}")
+        raise InputError(
+            f"{column} mixes decimal marks: a decimal point in {cited['point']}, a decimal comma in {cited['comma']}"
+        )
     if "comma" in cited:
         if "dot_either" in cited:
-            raise InputError(f"{column} writes decimal commas ({cited['comma']}), so the '.' in {cited['dot_either']} "
-                             "may be a thousands separator or a decimal point: refused rather than guessed")
+            raise InputError(
+                f"{column} writes decimal commas ({cited['comma']}), so the '.' in {cited['dot_either']} "
+                "may be a thousands separator or a decimal point: refused rather than guessed"
+            )
         return ","
     if "comma_either" in cited:
-        raise InputError(f"{column}: the ',' in {cited['comma_either']} may be a decimal comma or a thousands "
-                         "separator: refused rather than guessed")
+        raise InputError(
+            f"{column}: the ',' in {cited['comma_either']} may be a decimal comma or a thousands "
+            "separator: refused rather than guessed"
+        )
     return "."
 
 

@@ -9,8 +9,9 @@ import os
 import shutil
 import sys
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from koppelwerk.config import DATA_DIR_VARIABLE, PROFILES, PROJECT_ROOT, RunConfig
 from koppelwerk.errors import KoppelwerkError
@@ -33,25 +34,44 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     run = commands.add_parser("run", help="link a delivery and publish statistics (the Dagster job)")
-    run.add_argument("--bag", type=Path, required=True, help="BAG objects: Parquet, CSV or an LVBAG 2.0 XML extract zip")
+    run.add_argument(
+        "--bag", type=Path, required=True, help="BAG objects: Parquet, CSV or an LVBAG 2.0 XML extract zip"
+    )
     run.add_argument("--connections", type=Path, required=True, help="grid connections: Parquet or CSV")
     run.add_argument("--consumption", type=Path, required=True, help="annual consumption: Parquet or CSV")
     run.add_argument("--out", type=Path, required=True, help="output folder (created if missing)")
     run.add_argument("--year", type=int, default=None, help="consumption year (default: the latest delivered)")
-    run.add_argument("--profile", choices=sorted(PROFILES), default="statistical", help="use profile (default: statistical)")
-    run.add_argument("--data-dir", type=Path, default=None,
-                     help=f"the operator's folder for the warehouse and run logs, outside --out "
-                          f"(default: ${DATA_DIR_VARIABLE}, else ./.koppelwerk)")
+    run.add_argument(
+        "--profile", choices=sorted(PROFILES), default="statistical", help="use profile (default: statistical)"
+    )
+    run.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help=f"the operator's folder for the warehouse and run logs, outside --out "
+        f"(default: ${DATA_DIR_VARIABLE}, else ./.koppelwerk)",
+    )
 
     synth = commands.add_parser("synth", help="generate a fictional municipality with truth files")
     synth.add_argument("--objects", type=int, required=True, help="number of BAG objects (>= 100)")
     synth.add_argument("--seed", type=int, default=1, help="random seed; same seed, same files")
     synth.add_argument("--out", type=Path, required=True, help="output folder")
     synth.add_argument("--noise", type=Path, default=None, help="YAML file with noise rates (see docs/synth.md)")
-    synth.add_argument("--set", dest="overrides", action="append", default=[], metavar="NAME=VALUE", type=_rate_override,
-                       help="override one noise rate; repeatable")
-    synth.add_argument("--connections-format", choices=["parquet", "csv"], default="parquet",
-                       help="csv writes a grid operator's export: ';'-separated, Windows-1252")
+    synth.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        type=_rate_override,
+        help="override one noise rate; repeatable",
+    )
+    synth.add_argument(
+        "--connections-format",
+        choices=["parquet", "csv"],
+        default="parquet",
+        help="csv writes a grid operator's export: ';'-separated, Windows-1252",
+    )
     return parser
 
 
@@ -120,11 +140,16 @@ def _execute(config: RunConfig, folder: RunFolder) -> Any:
     from pipelines.loggers import asset_steps
 
     job = build_definitions(config).resolve_job_def(JOB_NAME)
-    run_config = {"loggers": {"progress": {"config": {"steps": asset_steps(job)}},
-                              "run_log": {"config": {"path": str(folder.log)}}}}
+    run_config = {
+        "loggers": {
+            "progress": {"config": {"steps": asset_steps(job)}},
+            "run_log": {"config": {"path": str(folder.log)}},
+        }
+    }
     try:
-        result = job.execute_in_process(run_config=run_config, instance=dagster_instance(), run_id=folder.run_id,
-                                        raise_on_error=False)
+        result = job.execute_in_process(
+            run_config=run_config, instance=dagster_instance(), run_id=folder.run_id, raise_on_error=False
+        )
         failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
         blocking = [evaluation for evaluation in failed if evaluation.severity == AssetCheckSeverity.ERROR]
         if blocking:
@@ -148,13 +173,19 @@ def _run(args: argparse.Namespace) -> int:
         if not path.exists():
             raise KoppelwerkError(f"--{name}: {path} does not exist")
     config = RunConfig(
-        bag=args.bag.resolve(), connections=args.connections.resolve(), consumption=args.consumption.resolve(),
-        out_dir=args.out.resolve(), year=args.year, profile=args.profile,
+        bag=args.bag.resolve(),
+        connections=args.connections.resolve(),
+        consumption=args.consumption.resolve(),
+        out_dir=args.out.resolve(),
+        year=args.year,
+        profile=args.profile,
         **({"data_dir": args.data_dir.resolve()} if args.data_dir else {}),
     )
     if config.data_dir == config.out_dir or config.out_dir in config.data_dir.parents:
-        raise KoppelwerkError(f"--data-dir {config.data_dir} lies in --out {config.out_dir}: the warehouse holds "
-                              "per-connection data and must stay out of the output folder")
+        raise KoppelwerkError(
+            f"--data-dir {config.data_dir} lies in --out {config.out_dir}: the warehouse holds "
+            "per-connection data and must stay out of the output folder"
+        )
     folder = config.run_folder(str(uuid.uuid4()))
     _log_to(folder.log)
     recover(config.out_dir, config.data_dir)
@@ -165,8 +196,15 @@ def _run(args: argparse.Namespace) -> int:
         raise KoppelwerkError(f"{error} (run {folder.run_id}; details in {folder.log})") from error
     summary = json.loads((config.out_dir / "run_summary.json").read_text())
     print(f"\nkoppelwerk run {result.run_id} succeeded")
-    for key in ("connections_read", "connections_linked", "connections_in_residue", "connections_quarantined",
-                "link_rate_active", "statistics_cells", "statistics_cells_suppressed"):
+    for key in (
+        "connections_read",
+        "connections_linked",
+        "connections_in_residue",
+        "connections_quarantined",
+        "link_rate_active",
+        "statistics_cells",
+        "statistics_cells_suppressed",
+    ):
         print(f"  {key.replace('_', ' '):32} {summary[key]}")
     for row in summary["residue_share_of_total"]:
         print(f"  {'residue share of ' + row['unit']:32} {100 * row['share_of_total']:.2f} %")

@@ -26,6 +26,7 @@ def default_data_dir() -> Path:
     warehouse holds per-connection data."""
     return Path(os.environ.get(DATA_DIR_VARIABLE) or Path.cwd() / ".koppelwerk").resolve()
 
+
 ProfileName = Literal["statistical", "operational"]
 
 

@@ -29,6 +29,7 @@ import re
 import shutil
 import unicodedata
 from dataclasses import dataclass
+from datetime import UTC
 from pathlib import Path
 from typing import Any
 
@@ -244,19 +245,22 @@ def _packed_ref(project_root: Path, name: str) -> str:
     return ""
 
 
-def run_manifest(folder: RunFolder, configuration: dict[str, Any], inputs: dict[str, Path],
-                 project_root: Path) -> dict[str, Any]:
+def run_manifest(
+    folder: RunFolder, configuration: dict[str, Any], inputs: dict[str, Path], project_root: Path
+) -> dict[str, Any]:
     """What an output folder holds and how it was made: run id, code version, configuration, a
     checksum of each input and of each output file."""
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     return {
         "run_id": folder.run_id,
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "code_version": code_version(project_root),
         "configuration": configuration,
-        "inputs": {kind: {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256(path)}
-                   for kind, path in inputs.items()},
+        "inputs": {
+            kind: {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256(path)}
+            for kind, path in inputs.items()
+        },
         "warehouse": str(folder.warehouse),
         "outputs": file_checksums(folder.staging),
     }

@@ -58,26 +58,39 @@ def assign(best: pl.DataFrame, profile: UseProfile) -> tuple[pl.DataFrame, pl.Da
     good = pl.col("match_probability") >= profile.min_match_probability
     clear = pl.col("margin") >= profile.min_margin
     links = best.filter(good & clear).select(
-        "ean", "object_id", "match_probability", "match_weight",
-        method=pl.lit("probabilistic"), allocation_share=pl.lit(1.0),
+        "ean",
+        "object_id",
+        "match_probability",
+        "match_weight",
+        method=pl.lit("probabilistic"),
+        allocation_share=pl.lit(1.0),
     )
     unresolved = best.filter(~(good & clear)).select(
         "ean",
         residue_class=pl.lit(UNRESOLVED),
         reason=pl.when(~good)
-        .then(pl.format("best candidate {} has match probability {}, below the profile's {}",
-                        pl.col("object_id"), pl.col("match_probability").round(3),
-                        pl.lit(profile.min_match_probability)))
-        .otherwise(pl.format("best candidate {} leads runner-up {} by {} bits, less than the profile's {}",
-                             pl.col("object_id"), pl.col("runner_up"), pl.col("margin").round(1),
-                             pl.lit(profile.min_margin))),
+        .then(
+            pl.format(
+                "best candidate {} has match probability {}, below the profile's {}",
+                pl.col("object_id"),
+                pl.col("match_probability").round(3),
+                pl.lit(profile.min_match_probability),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "best candidate {} leads runner-up {} by {} bits, less than the profile's {}",
+                pl.col("object_id"),
+                pl.col("runner_up"),
+                pl.col("margin").round(1),
+                pl.lit(profile.min_margin),
+            )
+        ),
     )
     return links.select(LINK_COLUMNS), unresolved
 
 
-def linkage_curve(
-    deterministic: pl.DataFrame, best: pl.DataFrame, n_linkable: int, min_margin: float
-) -> pl.DataFrame:
+def linkage_curve(deterministic: pl.DataFrame, best: pl.DataFrame, n_linkable: int, min_margin: float) -> pl.DataFrame:
     """Link rate and estimated precision (mean match probability of the links) per threshold.
 
     `deterministic`: best link per ean from the deterministic passes; `best`: the probabilistic
@@ -89,13 +102,22 @@ def linkage_curve(
     candidates = pl.concat([deterministic.select("ean", "match_probability"), clear])
     for threshold in CURVE_THRESHOLDS:
         kept = candidates.filter(pl.col("match_probability") >= threshold)
-        rows.append({
-            "threshold": threshold,
-            "n_linked": kept.height,
-            "link_rate": kept.height / n_linkable if n_linkable else 0.0,
-            # in sorted order: the passes return their links in any order, and a float mean
-            # taken in another order differs in its last bits
-            "estimated_precision": kept["match_probability"].sort().mean() if kept.height else None,
-        })
-    return pl.DataFrame(rows, schema={"threshold": pl.Float64, "n_linked": pl.Int64, "link_rate": pl.Float64,
-                                      "estimated_precision": pl.Float64})
+        rows.append(
+            {
+                "threshold": threshold,
+                "n_linked": kept.height,
+                "link_rate": kept.height / n_linkable if n_linkable else 0.0,
+                # in sorted order: the passes return their links in any order, and a float mean
+                # taken in another order differs in its last bits
+                "estimated_precision": kept["match_probability"].sort().mean() if kept.height else None,
+            }
+        )
+    return pl.DataFrame(
+        rows,
+        schema={
+            "threshold": pl.Float64,
+            "n_linked": pl.Int64,
+            "link_rate": pl.Float64,
+            "estimated_precision": pl.Float64,
+        },
+    )

@@ -22,6 +22,7 @@ def is_withdrawn(status: pl.Expr) -> pl.Expr:
 def is_under_construction(status: pl.Expr) -> pl.Expr:
     return status.is_in(list(UNDER_CONSTRUCTION))
 
+
 # Objects that are really there and in use: the ones a building-wide connection serves.
 LIVE = frozenset(
     {

@@ -35,15 +35,22 @@ _pc4_letter_set = pl.concat_str(
 # the match_key of a pair found by several.
 _RULES: list[tuple[str, list[pl.Expr], list[pl.Expr]]] = [
     ("registered_bag_id", [pl.col("bag_id_clean")], [pl.col("object_id")]),
-    ("postcode_huisnummer", [pl.col("postcode_clean"), pl.col("huisnummer")],
-     [pl.col("postcode_clean"), pl.col("huisnummer")]),
+    (
+        "postcode_huisnummer",
+        [pl.col("postcode_clean"), pl.col("huisnummer")],
+        [pl.col("postcode_clean"), pl.col("huisnummer")],
+    ),
     ("pc4_huisnummer", [_pc4_letter_set, pl.col("huisnummer")], [_pc4_letter_set, pl.col("huisnummer")]),
     (
         "street_huisnummer_woonplaats",
         [pl.col("street_key"), pl.col("huisnummer"), pl.col("woonplaats_key")],
         [pl.col("street_key"), pl.col("huisnummer"), pl.col("woonplaats_key")],
     ),
-    ("street24_huisnummer", [pl.col("street_key24"), pl.col("huisnummer")], [pl.col("street_key24"), pl.col("huisnummer")]),
+    (
+        "street24_huisnummer",
+        [pl.col("street_key24"), pl.col("huisnummer")],
+        [pl.col("street_key24"), pl.col("huisnummer")],
+    ),
     (
         "street3_huisnummer_woonplaats",
         [pl.col("street_key").str.slice(0, 3), pl.col("huisnummer"), pl.col("woonplaats_key")],
@@ -69,9 +76,7 @@ def candidate_pairs(connections: pl.DataFrame, bag_rows: pl.DataFrame) -> pl.Dat
     parts = []
     for rank, (_, conn_keys, bag_keys) in enumerate(_RULES):
         names = [f"k{i}" for i in range(len(conn_keys))]
-        left = connections.select(
-            "ean", *[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]
-        ).drop_nulls()
+        left = connections.select("ean", *[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]).drop_nulls()
         right = bag_rows.select(
             "bag_row", "object_id", *[e.alias(n) for e, n in zip(bag_keys, names, strict=True)]
         ).drop_nulls()

@@ -62,16 +62,19 @@ def expand_collective_gas(links: pl.DataFrame, bag: pl.DataFrame, connections: p
     dwelling of its pand."""
     objects = _objects(bag)
     dwellings = objects.filter(pl.col("dwelling") & pl.col("live") & pl.col("pand_id").is_not_null())
-    gas = links.join(connections.select("ean", "product", "locatieomschrijving", "aansluitcapaciteit"), on="ean").filter(
-        pl.col("product") == "GAS"
-    ).join(objects.filter(pl.col("dwelling")).select("object_id", "pand_id"), on="object_id")
+    gas = (
+        links.join(connections.select("ean", "product", "locatieomschrijving", "aansluitcapaciteit"), on="ean")
+        .filter(pl.col("product") == "GAS")
+        .join(objects.filter(pl.col("dwelling")).select("object_id", "pand_id"), on="object_id")
+    )
     gas_per_pand = gas.group_by("pand_id").agg(n_gas=pl.col("ean").n_unique())
     pand_size = dwellings.group_by("pand_id").agg(n_dwellings=pl.len())
     described = pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_BLOCK_HEATING)
     meter = pl.col("aansluitcapaciteit").str.extract(r"(?i)^\s*G\s*(\d+)", 1).cast(pl.Int64, strict=False)
     large_meter = meter.is_null() | (meter >= _MIN_COLLECTIVE_METER)
     collective = (
-        gas.join(gas_per_pand, on="pand_id").join(pand_size, on="pand_id")
+        gas.join(gas_per_pand, on="pand_id")
+        .join(pand_size, on="pand_id")
         .filter((pl.col("n_dwellings") >= _MIN_DWELLINGS) & (described | ((pl.col("n_gas") == 1) & large_meter)))
         .select("ean", "pand_id", "match_probability", "match_weight")
     )
@@ -93,9 +96,9 @@ def common_area_links(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFram
     common = per_ean.filter(pl.col("n_panden") == 1)
     units = objects.filter(pl.col("live") & pl.col("pand_id").is_not_null())
     served = common.select(
-        "ean", "pand_id", match_probability=pl.lit(COMMON_AREA_PROBABILITY),
+        "ean",
+        "pand_id",
+        match_probability=pl.lit(COMMON_AREA_PROBABILITY),
         match_weight=pl.lit(math.log2(COMMON_AREA_PROBABILITY / (1 - COMMON_AREA_PROBABILITY))),
-    ).join(
-        units.select("pand_id", "object_id", "oppervlakte"), on="pand_id"
-    )
+    ).join(units.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
     return _served_links(served).select(LINK_COLUMNS)

@@ -56,8 +56,7 @@ def postcode_comparison() -> cl.CustomComparison:
             _null("postcode_clean"),
             _exact("postcode_clean"),
             {"sql_condition": f"{swapped} OR {digit}", "label_for_charts": "letters swapped or one digit off"},
-            {"sql_condition": f"substr({l}, 1, 4) = substr({r}, 1, 4)",
-             "label_for_charts": "same PC4"},
+            {"sql_condition": f"substr({l}, 1, 4) = substr({r}, 1, 4)", "label_for_charts": "same PC4"},
             _else(),
         ],
     )
@@ -109,8 +108,7 @@ def street_comparison() -> cl.CustomComparison:
             _null("street_key"),
             _exact("street_key", tf=True),
             {"sql_condition": truncated, "label_for_charts": "truncated at 24"},
-            {"sql_condition": f"jaro_winkler_similarity({l}, {r}) >= 0.9",
-             "label_for_charts": "Jaro-Winkler >= 0.9"},
+            {"sql_condition": f"jaro_winkler_similarity({l}, {r}) >= 0.9", "label_for_charts": "Jaro-Winkler >= 0.9"},
             _else(),
         ],
     )
@@ -136,8 +134,11 @@ def distance_comparison() -> cl.CustomComparison:
     return cl.CustomComparison(
         output_column_name="distance",
         comparison_levels=[
-            {"sql_condition": '"x_l" IS NULL OR "x_r" IS NULL OR "y_l" IS NULL OR "y_r" IS NULL',
-             "label_for_charts": "no point", "is_null_level": True},
+            {
+                "sql_condition": '"x_l" IS NULL OR "x_r" IS NULL OR "y_l" IS NULL OR "y_r" IS NULL',
+                "label_for_charts": "no point",
+                "is_null_level": True,
+            },
             {"sql_condition": f"{dist} < 10", "label_for_charts": "< 10 m"},
             {"sql_condition": f"{dist} < 50", "label_for_charts": "< 50 m"},
             {"sql_condition": f"{dist} < 250", "label_for_charts": "< 250 m"},
@@ -163,8 +164,12 @@ def bag_ref_comparison() -> cl.CustomComparison:
         comparison_levels=[
             _null("bag_ref"),
             {"sql_condition": '"bag_ref_l" = "bag_ref_r"', "label_for_charts": "registered id is this object"},
-            {"sql_condition": '"pand_id_l" = "pand_id_r"', "label_for_charts": "registered id is another unit of this pand",
-             "tf_adjustment_column": "pand_id", "tf_adjustment_weight": 1.0},
+            {
+                "sql_condition": '"pand_id_l" = "pand_id_r"',
+                "label_for_charts": "registered id is another unit of this pand",
+                "tf_adjustment_column": "pand_id",
+                "tf_adjustment_weight": 1.0,
+            },
             {"sql_condition": "ELSE", "label_for_charts": "registered id is another object"},
         ],
     )
@@ -178,17 +183,25 @@ def product_taken_comparison() -> cl.CustomComparison:
     with no meter yet is the likely one. `n_elk` / `n_gas` count the object's deterministic links
     (null on the register side), `product` is the connection's (null on the BAG side). Large
     objects do have several: the weight is learned from the labels, not assumed."""
+
     def taken(bag: str, register: str) -> str:
-        return (f"(\"product_{register}\" = 'ELK' AND \"n_elk_{bag}\" > 0)"
-                f" OR (\"product_{register}\" = 'GAS' AND \"n_gas_{bag}\" > 0)")
+        return (
+            f'("product_{register}" = \'ELK\' AND "n_elk_{bag}" > 0)'
+            f' OR ("product_{register}" = \'GAS\' AND "n_gas_{bag}" > 0)'
+        )
 
     return cl.CustomComparison(
         output_column_name="product_taken",
         comparison_levels=[
-            {"sql_condition": 'COALESCE("product_l", "product_r") IS NULL', "label_for_charts": "no product",
-             "is_null_level": True},
-            {"sql_condition": f"{taken('l', 'r')} OR {taken('r', 'l')}",
-             "label_for_charts": "object already has a linked connection of this product"},
+            {
+                "sql_condition": 'COALESCE("product_l", "product_r") IS NULL',
+                "label_for_charts": "no product",
+                "is_null_level": True,
+            },
+            {
+                "sql_condition": f"{taken('l', 'r')} OR {taken('r', 'l')}",
+                "label_for_charts": "object already has a linked connection of this product",
+            },
             {"sql_condition": "ELSE", "label_for_charts": "object has none yet"},
         ],
     )

@@ -18,17 +18,21 @@ def complexes(links: pl.DataFrame) -> pl.DataFrame:
     labels = edges.select("object_id").unique().with_columns(complex_id=pl.col("object_id"))
     while True:
         per_ean = edges.join(labels, on="object_id").group_by("ean").agg(pl.col("complex_id").min())
-        updated = (
-            edges.join(per_ean, on="ean").group_by("object_id").agg(pl.col("complex_id").min())
+        updated = edges.join(per_ean, on="ean").group_by("object_id").agg(pl.col("complex_id").min())
+        changed = (
+            updated.join(labels, on="object_id", suffix="_before")
+            .filter(pl.col("complex_id") != pl.col("complex_id_before"))
+            .height
         )
-        changed = updated.join(labels, on="object_id", suffix="_before").filter(
-            pl.col("complex_id") != pl.col("complex_id_before")
-        ).height
         labels = updated
         if changed == 0:
             break
-    sizes = edges.join(labels, on="object_id").group_by("complex_id").agg(
-        n_objects=pl.col("object_id").n_unique().cast(pl.Int64),
-        n_connections=pl.col("ean").n_unique().cast(pl.Int64),
+    sizes = (
+        edges.join(labels, on="object_id")
+        .group_by("complex_id")
+        .agg(
+            n_objects=pl.col("object_id").n_unique().cast(pl.Int64),
+            n_connections=pl.col("ean").n_unique().cast(pl.Int64),
+        )
     )
     return labels.join(sizes, on="complex_id").select(COMPLEX_COLUMNS).sort("complex_id", "object_id")

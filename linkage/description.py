@@ -36,9 +36,7 @@ class Vocabulary:
     def load(cls, path: Path = VOCABULARY_FILE) -> Vocabulary:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
         kinds = ("words", "abbreviations", "prefixes", "heads", "phrases")
-        classes = {
-            name: {kind: tuple(entry.get(kind, ())) for kind in kinds} for name, entry in raw["classes"].items()
-        }
+        classes = {name: {kind: tuple(entry.get(kind, ())) for kind in kinds} for name, entry in raw["classes"].items()}
         return cls(classes=classes, near_address=tuple(raw["near_address"]))
 
 
@@ -121,7 +119,9 @@ def describe(connections: pl.DataFrame, vocab: Vocabulary | None = None) -> pl.D
     distinct = candidates["word"].unique().to_list()
     classified = [(w, *hit) for w in distinct if (hit := classify_word(w, vocab))]
     known = pl.DataFrame(
-        classified, schema={c: pl.String for c in ("word", "described_class", "matched_word", "match_kind")}, orient="row"
+        classified,
+        schema={c: pl.String for c in ("word", "described_class", "matched_word", "match_kind")},
+        orient="row",
     )
     first = (
         candidates.join(known, on="word")
@@ -134,10 +134,12 @@ def describe(connections: pl.DataFrame, vocab: Vocabulary | None = None) -> pl.D
         text.with_columns(near_address=near)
         .join(first, on="ean", how="left")
         .select(
-            "ean", "described_class",
+            "ean",
+            "described_class",
             matched_word=pl.when(pl.col("written") == pl.col("matched_word"))
             .then(pl.col("matched_word"))
             .otherwise(pl.format("{} ~ {}", pl.col("written"), pl.col("matched_word"))),
-            match_kind="match_kind", near_address="near_address",
+            match_kind="match_kind",
+            near_address="near_address",
         )
     )

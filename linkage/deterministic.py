@@ -45,9 +45,12 @@ def _street_agrees() -> pl.Expr:
     """The register's street is BAG's, or what a 24-character cut (after abbreviation) leaves
     of it; true when the register has no street. Typos disagree."""
     cut_agrees = pl.col("street_cut") & (
-        (pl.col("street_key24") == pl.col("bag_street_key24")) | pl.col("bag_street_key").str.starts_with(pl.col("street_key"))
+        (pl.col("street_key24") == pl.col("bag_street_key24"))
+        | pl.col("bag_street_key").str.starts_with(pl.col("street_key"))
     )
-    return (pl.col("street_key").is_null() | (pl.col("street_key") == pl.col("bag_street_key")) | cut_agrees).fill_null(False)
+    return (pl.col("street_key").is_null() | (pl.col("street_key") == pl.col("bag_street_key")) | cut_agrees).fill_null(
+        False
+    )
 
 
 _POSTCODE_ADDRESS = ["postcode_clean", "huisnummer"]
@@ -63,9 +66,7 @@ def _with_route(connections: pl.DataFrame, live: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def objects_at_address(
-    connections: pl.DataFrame, bag: pl.DataFrame, also_on: tuple[str, ...] = ()
-) -> pl.DataFrame:
+def objects_at_address(connections: pl.DataFrame, bag: pl.DataFrame, also_on: tuple[str, ...] = ()) -> pl.DataFrame:
     """Live objects at each connection's address: by postcode and huisnummer, or, where the
     postcode finds no such number, by street, huisnummer and woonplaats; `also_on` adds keys to
     match (the suffix), which keeps a pand of 150 units at one number from pairing every
@@ -78,10 +79,14 @@ def objects_at_address(
     keys = list(dict.fromkeys(["object_id", *_POSTCODE_ADDRESS, *_STREET_ADDRESS, *also_on]))
     objects = live.select(
         *keys,
-        bag_suffix="suffix_key", bag_street_key="street_key", bag_street_key24="street_key24",
+        bag_suffix="suffix_key",
+        bag_street_key="street_key",
+        bag_street_key24="street_key24",
     )
     register = _with_route(
-        connections.select("ean", *_POSTCODE_ADDRESS, "woonplaats_key", "street_key", "street_key24", "street_cut", *also_on),
+        connections.select(
+            "ean", *_POSTCODE_ADDRESS, "woonplaats_key", "street_key", "street_key24", "street_cut", *also_on
+        ),
         live,
     )
     by_postcode = register.filter(pl.col("by_postcode")).join(
@@ -91,10 +96,12 @@ def objects_at_address(
         objects.drop("postcode_clean"), on=[*_STREET_ADDRESS, *also_on]
     )
     columns = ["ean", "object_id", "bag_suffix", "street_agrees"]
-    return pl.concat([
-        by_postcode.with_columns(street_agrees=_street_agrees()).select(columns),
-        by_street.with_columns(street_agrees=pl.lit(True)).select(columns),
-    ])
+    return pl.concat(
+        [
+            by_postcode.with_columns(street_agrees=_street_agrees()).select(columns),
+            by_street.with_columns(street_agrees=pl.lit(True)).select(columns),
+        ]
+    )
 
 
 def _suffix_possibly_lost(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
@@ -135,7 +142,11 @@ def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
     contradicted = (
         exact.join(connections.select("ean", "bag_id_clean"), on="ean")
         .join(known_ids, on="bag_id_clean", how="left")
-        .filter(~pl.col("street_agrees") & pl.col("id_known").fill_null(False) & (pl.col("bag_id_clean") != pl.col("object_id")))
+        .filter(
+            ~pl.col("street_agrees")
+            & pl.col("id_known").fill_null(False)
+            & (pl.col("bag_id_clean") != pl.col("object_id"))
+        )
         .select("ean")
     )
     unique = _unique_candidates(exact)

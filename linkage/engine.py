@@ -73,21 +73,20 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
     links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
     residue_parts += [construction, unlinked_residue(remaining, bag, rejected, capacities)]
 
-    residue = pl.concat(residue_parts).join(
-        connections.select("ean", "netbeheerder"), on="ean", how="left"
-    )
+    residue = pl.concat(residue_parts).join(connections.select("ean", "netbeheerder"), on="ean", how="left")
     unresolved_candidates = best.join(rejected.select("ean"), on="ean", how="semi").select(
         "ean", "object_id", "match_probability"
     )
     return LinkageResult(
-        links=links.select(LINK_COLUMNS).sort(LINK_ORDER), residue=residue.select(RESIDUE_COLUMNS).sort("ean"),
-        curve=curve, model=scored.model, unresolved_candidates=unresolved_candidates.sort("ean"),
+        links=links.select(LINK_COLUMNS).sort(LINK_ORDER),
+        residue=residue.select(RESIDUE_COLUMNS).sort("ean"),
+        curve=curve,
+        model=scored.model,
+        unresolved_candidates=unresolved_candidates.sort("ean"),
     )
 
 
-def _split_under_construction(
-    links: pl.DataFrame, bag: pl.DataFrame
-) -> tuple[pl.DataFrame, pl.DataFrame]:
+def _split_under_construction(links: pl.DataFrame, bag: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A connection whose only objects are still being built is a construction connection."""
     status = bag.select("object_id", "status").unique("object_id")
     flagged = links.join(status, on="object_id", how="left").with_columns(
@@ -109,18 +108,16 @@ def _split_under_construction(
     return links.join(construction_eans.select("ean"), on="ean", how="anti"), residue
 
 
-def conservation_violations(
-    connections: pl.DataFrame, links: pl.DataFrame, residue: pl.DataFrame
-) -> pl.DataFrame:
+def conservation_violations(connections: pl.DataFrame, links: pl.DataFrame, residue: pl.DataFrame) -> pl.DataFrame:
     """Connections that are not in exactly one of links and residue, or whose shares do not sum
     to 1. Empty when every connection is accounted for exactly once."""
     share_sums = links.group_by("ean").agg(share=pl.col("allocation_share").sum())
     placed = pl.concat(
-        [share_sums.select("ean", where=pl.lit("links"), share="share"),
-         residue.select("ean", where=pl.lit("residue"), share=pl.lit(1.0))]
+        [
+            share_sums.select("ean", where=pl.lit("links"), share="share"),
+            residue.select("ean", where=pl.lit("residue"), share=pl.lit(1.0)),
+        ]
     )
     tally = connections.select("ean").join(placed, on="ean", how="full", coalesce=True)
-    per_ean = tally.group_by("ean").agg(
-        n_places=pl.col("where").drop_nulls().len(), share=pl.col("share").sum()
-    )
+    per_ean = tally.group_by("ean").agg(n_places=pl.col("where").drop_nulls().len(), share=pl.col("share").sum())
     return per_ean.filter((pl.col("n_places") != 1) | ((pl.col("share") - 1.0).abs() > 1e-9))

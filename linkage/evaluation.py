@@ -16,6 +16,8 @@ All functions are pure: polars frames in, plain numbers or small frames out.
 
 from __future__ import annotations
 
+import itertools
+
 import polars as pl
 
 from linkage.assign import UNRESOLVED
@@ -50,9 +52,7 @@ def _truly_linked(truth_connections: pl.DataFrame) -> pl.DataFrame:
     return truth_connections.filter(pl.col("true_class") == LINKED).select("ean")
 
 
-def judge_connections(
-    links: pl.DataFrame, truth_links: pl.DataFrame, truth_connections: pl.DataFrame
-) -> pl.DataFrame:
+def judge_connections(links: pl.DataFrame, truth_links: pl.DataFrame, truth_connections: pl.DataFrame) -> pl.DataFrame:
     """One row per truly linked connection: `predicted_object` (its best link, null when it got
     none), `outcome` (`correct`, `wrong` or `missed`) and the truth's `noise` kinds.
 
@@ -129,9 +129,7 @@ def pair_metrics(links: pl.DataFrame, truth_links: pl.DataFrame) -> dict[str, fl
     this is the view allocation of consumption depends on.
     """
     true_pairs = truth_links.select("ean", "object_id").unique()
-    predicted = links.select("ean", "object_id").unique().join(
-        true_pairs.select("ean").unique(), on="ean", how="semi"
-    )
+    predicted = links.select("ean", "object_id").unique().join(true_pairs.select("ean").unique(), on="ean", how="semi")
     n_correct = predicted.join(true_pairs, on=["ean", "object_id"], how="semi").height
     precision, recall = _ratio(n_correct, predicted.height), _ratio(n_correct, true_pairs.height)
     return {
@@ -178,8 +176,14 @@ def residue_metrics(residue: pl.DataFrame, truth_connections: pl.DataFrame) -> d
 # Connections that serve no BAG object because they have no address of their own: street
 # furniture. (`construction_site` is left out: a meter on an object still being built has one.)
 ADDRESSLESS_CLASSES = (
-    "public_lighting", "street_clock", "bus_shelter", "traffic_signal", "telecom_cabinet", "ev_charger",
-    "pumping_station", "market_event",
+    "public_lighting",
+    "street_clock",
+    "bus_shelter",
+    "traffic_signal",
+    "telecom_cabinet",
+    "ev_charger",
+    "pumping_station",
+    "market_event",
 )
 
 
@@ -207,7 +211,7 @@ def addressless_metrics(
 
 CALIBRATION_BINS = [0.9, 0.95, 0.99, 0.999]
 _EDGES = ["-inf", *map(str, CALIBRATION_BINS), "inf"]
-CALIBRATION_BANDS = [f"({low}, {high}]" for low, high in zip(_EDGES, _EDGES[1:])]
+CALIBRATION_BANDS = [f"({low}, {high}]" for low, high in itertools.pairwise(_EDGES)]
 
 
 def calibration(links: pl.DataFrame, truth_links: pl.DataFrame) -> pl.DataFrame:

@@ -113,9 +113,7 @@ def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys to the BAG rows (one row per object and nummeraanduiding)."""
     return bag.with_columns(
         postcode_clean=clean_postcode("postcode"),
-        suffix_key=suffix_key(
-            pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")
-        ),
+        suffix_key=suffix_key(pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")),
         street_key=street_key("openbare_ruimte_naam"),
         street_key24=street_key24("openbare_ruimte_naam"),
         street_cut=pl.lit(False),
@@ -134,6 +132,9 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
         street_cut=street_cut("straatnaam").fill_null(False),
         woonplaats_key=street_text("woonplaats"),
         in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
-        capacity_key=pl.col("aansluitcapaciteit").str.to_uppercase().str.replace_all(r"\s+", "").str.replace_all("X", "x"),
+        capacity_key=pl.col("aansluitcapaciteit")
+        .str.to_uppercase()
+        .str.replace_all(r"\s+", "")
+        .str.replace_all("X", "x"),
         bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
     )

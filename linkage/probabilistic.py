@@ -56,8 +56,16 @@ THREADS = 2
 # Columns both sides carry as they are; the others (`bag_ref`, `pand_id`, `is_register`, `product`,
 # `n_elk`, `n_gas`) are set per side in `_bag_records` and `_connection_records`.
 _SHARED_COLUMNS = [
-    "postcode_clean", "huisnummer", "suffix_key", "street_key", "street_key24", "street_cut", "woonplaats_key",
-    "gemeente_code", "x", "y",
+    "postcode_clean",
+    "huisnummer",
+    "suffix_key",
+    "street_key",
+    "street_key24",
+    "street_cut",
+    "woonplaats_key",
+    "gemeente_code",
+    "x",
+    "y",
 ]
 # Which other comparisons must be at their exact level for a pair to count towards a
 # comparison's m on the id-anchored pairs (`None`: count it on the deterministic labels).
@@ -184,9 +192,14 @@ def _products_linked(labelled_pairs: pl.DataFrame, connections: pl.DataFrame) ->
 
 def _bag_records(bag_rows: pl.DataFrame, products_linked: pl.DataFrame) -> pl.DataFrame:
     return bag_rows.join(products_linked, on="object_id", how="left").select(
-        unique_id=pl.col("bag_row").cast(pl.String), *_SHARED_COLUMNS,
-        bag_ref=pl.col("object_id"), pand_id=pl.col("pand_id"), is_register=pl.lit(False),
-        product=pl.lit(None, pl.String), n_elk=pl.col("n_elk").fill_null(0), n_gas=pl.col("n_gas").fill_null(0),
+        unique_id=pl.col("bag_row").cast(pl.String),
+        *_SHARED_COLUMNS,
+        bag_ref=pl.col("object_id"),
+        pand_id=pl.col("pand_id"),
+        is_register=pl.lit(False),
+        product=pl.lit(None, pl.String),
+        n_elk=pl.col("n_elk").fill_null(0),
+        n_gas=pl.col("n_gas").fill_null(0),
     )
 
 
@@ -195,15 +208,18 @@ def _connection_records(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Data
     objects included: a stale id names the predecessor in the same pand)."""
     pand_of_id = bag.select(bag_id_clean="object_id", pand_id="pand_id").unique("bag_id_clean")
     return connections.join(pand_of_id, on="bag_id_clean", how="left").select(
-        unique_id=pl.col("ean"), *_SHARED_COLUMNS,
-        bag_ref=pl.col("bag_id_clean"), pand_id=pl.col("pand_id"), is_register=pl.lit(True),
-        product=pl.col("product"), n_elk=pl.lit(None, pl.Int32), n_gas=pl.lit(None, pl.Int32),
+        unique_id=pl.col("ean"),
+        *_SHARED_COLUMNS,
+        bag_ref=pl.col("bag_id_clean"),
+        pand_id=pl.col("pand_id"),
+        is_register=pl.lit(True),
+        product=pl.col("product"),
+        n_elk=pl.lit(None, pl.Int32),
+        n_gas=pl.lit(None, pl.Int32),
     )
 
 
-def _training_pool(
-    connections: pl.DataFrame, bag_rows: pl.DataFrame, labelled_pairs: pl.DataFrame
-) -> pl.DataFrame:
+def _training_pool(connections: pl.DataFrame, bag_rows: pl.DataFrame, labelled_pairs: pl.DataFrame) -> pl.DataFrame:
     """Labelled pairs (every address row of the object) plus id-anchored pairs: the register's
     id names a live object, at any of its address rows. `labelled` tells them apart; a labelled
     pair whose id is right is id-anchored too (see `_m_from_labels`). Drawn from a sample of
@@ -237,8 +253,11 @@ def _register_pairs(linker: Linker, db_api: DuckDBAPI, pairs: pl.DataFrame) -> N
 
 
 def _gammas(
-    linker: Linker, con: duckdb.DuckDBPyConnection, pool: pl.DataFrame,
-    bag_records: pl.DataFrame, conn_records: pl.DataFrame,
+    linker: Linker,
+    con: duckdb.DuckDBPyConnection,
+    pool: pl.DataFrame,
+    bag_records: pl.DataFrame,
+    conn_records: pl.DataFrame,
 ) -> pl.DataFrame:
     """Comparison levels (gamma_*) of the pool pairs, from the model's own CASE statements
     (Splink 5's predict output has the mw_* columns but no gammas). Of an object's address
@@ -279,9 +298,7 @@ def _m_from_labels(gammas: pl.DataFrame, model: dict[str, Any]) -> dict[str, dic
     """Proportion of the relevant labelled pairs in each non-null level of each comparison."""
     # the gamma value of each comparison's best (first non-null) level; for the suffix, "both
     # empty" (top) and "exact" (top - 1) both agree
-    top = {
-        c["output_column_name"]: len(_levels(c)) - 1 for c in model["comparisons"]
-    }
+    top = {c["output_column_name"]: len(_levels(c)) - 1 for c in model["comparisons"]}
     estimates: dict[str, dict[int, float]] = {}
     for name, anchors in _ANCHORS.items():
         col = f"gamma_{name}"
@@ -332,8 +349,10 @@ def _predict(linker: Linker, db_api: DuckDBAPI, pairs: pl.DataFrame) -> pl.DataF
     rel = linker.inference.predict(warning_mode="never").as_duckdbpyrelation()
     out = rel.select("unique_id_l, unique_id_r, match_weight, match_probability").pl()
     return out.select(
-        bag_row=pl.col("unique_id_l").cast(pl.UInt32), ean="unique_id_r",
-        match_weight="match_weight", match_probability="match_probability",
+        bag_row=pl.col("unique_id_l").cast(pl.UInt32),
+        ean="unique_id_r",
+        match_weight="match_weight",
+        match_probability="match_probability",
     )
 
 
@@ -350,9 +369,7 @@ def _per_object(scored: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
     runner_up = ranked.filter(pl.col("rank") == 2).select("ean", second="match_weight")
     return (
         ranked.join(runner_up, on="ean", how="left")
-        .with_columns(
-            margin=pl.when(pl.col("rank") == 1).then(pl.col("match_weight") - pl.col("second"))
-        )
+        .with_columns(margin=pl.when(pl.col("rank") == 1).then(pl.col("match_weight") - pl.col("second")))
         .select(SCORE_COLUMNS)
         .sort("ean", "rank")
     )
@@ -360,9 +377,15 @@ def _per_object(scored: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
 
 def _empty_scores() -> pl.DataFrame:
     return pl.DataFrame(
-        schema={"ean": pl.String, "object_id": pl.String, "match_weight": pl.Float64,
-                "match_probability": pl.Float64, "rank": pl.UInt32, "margin": pl.Float64,
-                "match_key": pl.UInt8}
+        schema={
+            "ean": pl.String,
+            "object_id": pl.String,
+            "match_weight": pl.Float64,
+            "match_probability": pl.Float64,
+            "rank": pl.UInt32,
+            "margin": pl.Float64,
+            "match_key": pl.UInt8,
+        }
     )
 
 
@@ -374,10 +397,13 @@ def summarise_model(model: dict[str, Any]) -> pl.DataFrame:
             if lv.get("is_null_level"):
                 continue
             m, u = lv.get("m_probability"), lv.get("u_probability")
-            rows.append({
-                "comparison": comparison["output_column_name"],
-                "level": lv.get("label_for_charts", lv["sql_condition"]),
-                "m": m, "u": u,
-                "weight": math.log2(m / u) if m and u else None,
-            })
+            rows.append(
+                {
+                    "comparison": comparison["output_column_name"],
+                    "level": lv.get("label_for_charts", lv["sql_condition"]),
+                    "m": m,
+                    "u": u,
+                    "weight": math.log2(m / u) if m and u else None,
+                }
+            )
     return pl.DataFrame(rows)

@@ -26,7 +26,6 @@ import polars as pl
 
 from linkage.assign import UNRESOLVED
 from linkage.deterministic import objects_at_address
-from linkage.description import describe
 
 # A capacity decides the class only if most described connections with it have one class.
 MIN_CAPACITY_SHARE = 0.5
@@ -67,10 +66,21 @@ def _by_capacity(frame: pl.DataFrame, capacities: pl.DataFrame, why: pl.Expr) ->
         "ean",
         residue_class=pl.coalesce("capacity_class", pl.lit(UNRESOLVED)),
         reason=pl.when(pl.col("capacity_class").is_not_null())
-        .then(pl.format("{}; of the {} described connections with capacity {}, {} % are {}", why,
-                        pl.col("capacity_support"), pl.col("capacity_key"), share, _class_words(pl.col("capacity_class"))))
-        .otherwise(pl.format("{}; its capacity ({}) does not tell what it is", why,
-                             pl.col("capacity_key").fill_null("unknown"))),
+        .then(
+            pl.format(
+                "{}; of the {} described connections with capacity {}, {} % are {}",
+                why,
+                pl.col("capacity_support"),
+                pl.col("capacity_key"),
+                share,
+                _class_words(pl.col("capacity_class")),
+            )
+        )
+        .otherwise(
+            pl.format(
+                "{}; its capacity ({}) does not tell what it is", why, pl.col("capacity_key").fill_null("unknown")
+            )
+        ),
     )
 
 
@@ -84,17 +94,26 @@ def pre_link_residue(connections: pl.DataFrame, described: pl.DataFrame, capacit
         described, on="ean", how="left"
     )
     inactive = evidence.filter(~pl.col("in_bedrijf")).select(
-        "ean", residue_class=pl.lit("inactive"),
+        "ean",
+        residue_class=pl.lit("inactive"),
         reason=pl.format("fysieke_status '{}' is not in operation", pl.col("fysieke_status")),
     )
     active = evidence.filter(pl.col("in_bedrijf"))
     named = active.filter(pl.col("described_class").is_not_null()).select(
-        "ean", residue_class="described_class",
-        reason=pl.format("locatieomschrijving '{}' names {} ({}: {})", pl.col("locatieomschrijving"),
-                         _class_words(pl.col("described_class")), pl.col("match_kind"), pl.col("matched_word")),
+        "ean",
+        residue_class="described_class",
+        reason=pl.format(
+            "locatieomschrijving '{}' names {} ({}: {})",
+            pl.col("locatieomschrijving"),
+            _class_words(pl.col("described_class")),
+            pl.col("match_kind"),
+            pl.col("matched_word"),
+        ),
     )
     near = active.filter(pl.col("described_class").is_null() & pl.col("near_address"))
-    near_why = pl.format("locatieomschrijving '{}' places it near the address, not at it", pl.col("locatieomschrijving"))
+    near_why = pl.format(
+        "locatieomschrijving '{}' places it near the address, not at it", pl.col("locatieomschrijving")
+    )
     return pl.concat([inactive, named, _by_capacity(near, capacities, near_why)])
 
 
@@ -120,16 +139,27 @@ def unlinked_residue(
         )
     )
     not_in_bag = frame.filter(pl.col("has_address") & ~pl.col("carried")).select(
-        "ean", residue_class=pl.lit("not_in_bag"),
+        "ean",
+        residue_class=pl.lit("not_in_bag"),
         reason=pl.when(pl.col("postcode_clean").is_not_null() & pl.col("postcode_known").is_null())
-        .then(pl.format("no BAG object carries {}; BAG has no address in postcode {} at all (a pseudo postcode?)",
-                        pl.col("address"), pl.col("postcode_clean")))
+        .then(
+            pl.format(
+                "no BAG object carries {}; BAG has no address in postcode {} at all (a pseudo postcode?)",
+                pl.col("address"),
+                pl.col("postcode_clean"),
+            )
+        )
         .otherwise(pl.format("no BAG object carries {}", pl.col("address"))),
     )
     addressless = frame.filter(~has_number & pl.col("scored_reason").is_null())
     by_capacity = _by_capacity(addressless, capacities, pl.lit("no house number and no word that says what it is"))
-    unresolved = frame.filter(pl.col("carried") | (has_number & ~pl.col("has_address")) | (~has_number & pl.col("scored_reason").is_not_null())).select(
-        "ean", residue_class=pl.lit(UNRESOLVED),
+    unresolved = frame.filter(
+        pl.col("carried")
+        | (has_number & ~pl.col("has_address"))
+        | (~has_number & pl.col("scored_reason").is_not_null())
+    ).select(
+        "ean",
+        residue_class=pl.lit(UNRESOLVED),
         reason=pl.coalesce(
             "scored_reason",
             pl.when(pl.col("carried"))

@@ -30,8 +30,10 @@ def _top(evidence: pl.DataFrame, key: str) -> pl.DataFrame:
     """Per register name the most frequent `key` and its share of the name's records."""
     counts = evidence.group_by("register_name", key).len()
     return (
-        counts.with_columns(share=pl.col("len") / pl.col("len").sum().over("register_name"),
-                            support=pl.col("len").sum().over("register_name"))
+        counts.with_columns(
+            share=pl.col("len") / pl.col("len").sum().over("register_name"),
+            support=pl.col("len").sum().over("register_name"),
+        )
         .sort("len", descending=True)
         .unique("register_name", keep="first")
         .filter((pl.col("support") >= MIN_SUPPORT) & (pl.col("share") >= MIN_SHARE))
@@ -60,17 +62,21 @@ def woonplaats_variants(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Data
         places.select(bag_woonplaats="woonplaats_key", gemeente_code="gemeente_code"), on="bag_woonplaats"
     )
     as_gemeente = _top(evidence, "bag_gemeente").join(as_place, on="register_name", how="anti")
-    return pl.concat([
-        as_place.select("register_name", woonplaats_key="bag_woonplaats", gemeente_code="gemeente_code"),
-        as_gemeente.select("register_name", woonplaats_key=pl.lit(None, pl.String), gemeente_code="bag_gemeente"),
-    ])
+    return pl.concat(
+        [
+            as_place.select("register_name", woonplaats_key="bag_woonplaats", gemeente_code="gemeente_code"),
+            as_gemeente.select("register_name", woonplaats_key=pl.lit(None, pl.String), gemeente_code="bag_gemeente"),
+        ]
+    )
 
 
 def resolve_woonplaatsen(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """Rewrite each register woonplaats key to the BAG place it stands for, where known, and add
     its `gemeente_code`. A gemeente's name keeps its own key (it is no woonplaats) but gets the
     gemeente, so it still agrees with every place of that gemeente at a weaker level."""
-    variants = woonplaats_variants(connections, bag).rename({"woonplaats_key": "resolved", "gemeente_code": "variant_gemeente"})
+    variants = woonplaats_variants(connections, bag).rename(
+        {"woonplaats_key": "resolved", "gemeente_code": "variant_gemeente"}
+    )
     known = _places(bag).rename({"woonplaats_key": "resolved_key", "gemeente_code": "known_gemeente"})
     resolved = connections.join(variants, left_on="woonplaats_key", right_on="register_name", how="left").with_columns(
         woonplaats_key=pl.coalesce("resolved", "woonplaats_key")

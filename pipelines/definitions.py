@@ -10,14 +10,14 @@ import dagster as dg
 
 from koppelwerk.config import RunConfig
 from pipelines.ingestion import assets as ingestion_assets
+from pipelines.jobs import koppelwerk_job
 from pipelines.linkage import assets as linkage_assets
 from pipelines.linkage import checks as linkage_checks
+from pipelines.loggers import LOGGERS
 from pipelines.publication import assets as publication_assets
 from pipelines.publication import checks as publication_checks
 from pipelines.quality import assets as quality_assets
 from pipelines.quality import checks as quality_checks
-from pipelines.jobs import koppelwerk_job
-from pipelines.loggers import LOGGERS
 from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
 from pipelines.schedules import weekly_linkage
 

@@ -18,7 +18,9 @@ def asset_steps(job: dg.JobDefinition) -> list[str]:
     """The steps of `job` that materialise assets (its asset checks are steps too: dozens of
     them, too many to print one by one)."""
     layer = job.asset_layer
-    return sorted(node.name for node in job.graph.nodes if layer.get_assets_def_for_node(NodeHandle(node.name, None)).keys)
+    return sorted(
+        node.name for node in job.graph.nodes if layer.get_assets_def_for_node(NodeHandle(node.name, None)).keys
+    )
 
 
 class _StepProgress(logging.Handler):
@@ -33,14 +35,20 @@ class _StepProgress(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         event = getattr(record, "dagster_meta", {}).get("dagster_event")
         if event is not None and event.event_type_value == "STEP_START" and event.step_key in self.steps:
-            print(f"{PROGRESS_PREFIX}{event.step_key} ({time.monotonic() - self.started:.0f} s)", file=sys.stderr,
-                  flush=True)
+            print(
+                f"{PROGRESS_PREFIX}{event.step_key} ({time.monotonic() - self.started:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
-@dg.logger(config_schema={"steps": dg.Field([str], description="The steps to report (see `asset_steps`).")},
-           description="One progress line per asset step on stderr.")
+@dg.logger(
+    config_schema={"steps": dg.Field([str], description="The steps to report (see `asset_steps`).")},
+    description="One progress line per asset step on stderr.",
+)
 def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.Logger("koppelwerk.progress", logging.DEBUG)  # step events are DEBUG records
+    # A logger of its own, outside the logging tree: Dagster owns it for the run.
+    logger = logging.Logger("koppelwerk.progress", logging.DEBUG)  # noqa: LOG001 (step events are DEBUG)
     logger.addHandler(_StepProgress(init_context.logger_config["steps"]))
     return logger
 
@@ -50,7 +58,7 @@ def progress_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
     description="Every event of the run, errors with their tracebacks, to the run's log file.",
 )
 def run_log_logger(init_context: dg.InitLoggerContext) -> logging.Logger:
-    logger = logging.Logger("koppelwerk.run_log", logging.DEBUG)
+    logger = logging.Logger("koppelwerk.run_log", logging.DEBUG)  # noqa: LOG001 (Dagster owns it)
     handler = logging.FileHandler(init_context.logger_config["path"], encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
     logger.addHandler(handler)

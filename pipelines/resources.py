@@ -1,6 +1,5 @@
 """Resources: where a run reads its deliveries and writes its outputs, and the DuckDB warehouse."""
 
-
 from pathlib import Path
 
 import dagster as dg

@@ -47,7 +47,9 @@ def _cells_at(rows: pl.DataFrame, level: str, by_sector: bool) -> pl.DataFrame:
         volume_probabilistic=stable_sum("probabilistic"),
         max_connection_volume=pl.col("volume").max(),
     )
-    objects = rows.drop_nulls("object_code").group_by(keys).agg(n_objects=pl.col("object_code").n_unique().cast(pl.Int64))
+    objects = (
+        rows.drop_nulls("object_code").group_by(keys).agg(n_objects=pl.col("object_code").n_unique().cast(pl.Int64))
+    )
     parent = pl.col("gemeente_code") if level == "woonplaats" else pl.lit(None if column is None else NATIONAL_CODE)
     return cells.join(objects, on=keys, how="left", nulls_equal=True).select(
         "year",
@@ -82,5 +84,17 @@ def aggregate_cells(allocation: pl.DataFrame) -> pl.DataFrame:
         probabilistic=pl.when(pl.col("method") == "probabilistic").then(pl.col("volume")).otherwise(0.0),
     )
     cells = [_cells_at(rows, level, by_sector) for level in LEVELS for by_sector in (True, False)]
-    return pl.concat(cells).select(*CELL_KEYS, "unit", "parent_code", "volume", "n_connections", "n_objects",
-                                   "volume_probabilistic", "max_connection_volume").sort(CELL_KEYS)
+    return (
+        pl.concat(cells)
+        .select(
+            *CELL_KEYS,
+            "unit",
+            "parent_code",
+            "volume",
+            "n_connections",
+            "n_objects",
+            "volume_probabilistic",
+            "max_connection_volume",
+        )
+        .sort(CELL_KEYS)
+    )

@@ -64,9 +64,14 @@ def primary_rule_violations(published: pl.DataFrame, cells: pl.DataFrame, rules:
     `published` is the published table (`suppressed`); `cells` the same cells before control,
     which alone know the largest connection's volume the dominance rule needs. A published cell
     missing from `cells` cannot be checked and breaks every rule that applies to it."""
-    shown = published.filter(~pl.col("suppressed")).select(CELL_KEYS).join(
-        cells.select(*CELL_KEYS, "volume", "n_connections", "n_objects", "max_connection_volume"),
-        on=CELL_KEYS, how="left",
+    shown = (
+        published.filter(~pl.col("suppressed"))
+        .select(CELL_KEYS)
+        .join(
+            cells.select(*CELL_KEYS, "volume", "n_connections", "n_objects", "max_connection_volume"),
+            on=CELL_KEYS,
+            how="left",
+        )
     )
     breaks = [
         shown.filter(broken.fill_null(True)).select(*CELL_KEYS, rule=pl.lit(rule))
@@ -82,27 +87,48 @@ def relations(cells: pl.DataFrame) -> pl.DataFrame:
     indexed = cells.with_row_index("cell")
     # a region's totaal is the sum of its sectors
     by_sector = indexed.with_columns(
-        relation=pl.concat_str(pl.lit("sectors"), *[pl.col(c).cast(pl.String) for c in ("year", "product", "region_level", "region_code")], separator="|"),
+        relation=pl.concat_str(
+            pl.lit("sectors"),
+            *[pl.col(c).cast(pl.String) for c in ("year", "product", "region_level", "region_code")],
+            separator="|",
+        ),
         is_total=pl.col("sector") == TOTAL_SECTOR,
     )
     # a parent region's cell is the sum of its child regions' cells, sector by sector
     children = indexed.filter(pl.col("parent_code").is_not_null())
     child_relation = pl.concat_str(
-        pl.lit("regions"), *[pl.col(c).cast(pl.String) for c in ("year", "product", "sector")],
-        pl.col("region_level"), pl.col("parent_code"), separator="|",
+        pl.lit("regions"),
+        *[pl.col(c).cast(pl.String) for c in ("year", "product", "sector")],
+        pl.col("region_level"),
+        pl.col("parent_code"),
+        separator="|",
     )
     parent_level = pl.when(pl.col("region_level") == "woonplaats").then(pl.lit("gemeente")).otherwise(pl.lit(NATIONAL))
     parents = (
-        children.select("year", "product", "sector", "region_level", "parent_code", relation=child_relation, parent_level=parent_level)
+        children.select(
+            "year",
+            "product",
+            "sector",
+            "region_level",
+            "parent_code",
+            relation=child_relation,
+            parent_level=parent_level,
+        )
         .unique("relation")
-        .join(indexed.select("year", "product", "sector", parent_level="region_level", parent_code="region_code", cell="cell"),
-              on=["year", "product", "sector", "parent_level", "parent_code"])
+        .join(
+            indexed.select(
+                "year", "product", "sector", parent_level="region_level", parent_code="region_code", cell="cell"
+            ),
+            on=["year", "product", "sector", "parent_level", "parent_code"],
+        )
     )
-    return pl.concat([
-        by_sector.select("relation", "cell", "is_total"),
-        children.select(relation=child_relation, cell="cell", is_total=pl.lit(False)),
-        parents.select("relation", "cell", is_total=pl.lit(True)),
-    ])
+    return pl.concat(
+        [
+            by_sector.select("relation", "cell", "is_total"),
+            children.select(relation=child_relation, cell="cell", is_total=pl.lit(False)),
+            parents.select("relation", "cell", is_total=pl.lit(True)),
+        ]
+    )
 
 
 def _unsafe_relations(members: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
@@ -144,7 +170,9 @@ def suppress(cells: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
     links = relations(cells)
     for _ in range(MAX_ROUNDS):
         members = links.join(
-            state.select("cell", "suppressed", "volume", "n_connections", "n_objects", "max_connection_volume", "sector"),
+            state.select(
+                "cell", "suppressed", "volume", "n_connections", "n_objects", "max_connection_volume", "sector"
+            ),
             on="cell",
         )
         fix = _unsafe_relations(members, rules)
@@ -167,24 +195,32 @@ def recoverable_cells(published: pl.DataFrame, cells: pl.DataFrame, tolerance: f
     sits in at most three relations, so A is sparse and only the small matrix A A' (one row per
     relation) is inverted. Returns the determined cells with the volume the attacker recovers.
     """
-    table = cells.select(*CELL_KEYS, "parent_code").join(
-        published.select(*CELL_KEYS, "suppressed", "volume"), on=CELL_KEYS
-    ).with_row_index("cell")
+    table = (
+        cells.select(*CELL_KEYS, "parent_code")
+        .join(published.select(*CELL_KEYS, "suppressed", "volume"), on=CELL_KEYS)
+        .with_row_index("cell")
+    )
     members = relations(table.drop("cell")).join(table.select("cell", *_GROUP, "suppressed", "volume"), on="cell")
     members = members.with_columns(sign=pl.when(pl.col("is_total")).then(-1.0).otherwise(1.0))
     found = []
-    for (year, product), group in members.group_by(_GROUP):
+    for (_year, _product), group in members.group_by(_GROUP):
         hidden = group.filter(pl.col("suppressed"))
         if hidden.height == 0:
             continue
         # b: what the published members of each relation say about its hidden ones
         rhs = group.filter(~pl.col("suppressed")).group_by("relation").agg(b=-(pl.col("sign") * pl.col("volume")).sum())
-        rows = hidden.select("relation").unique().join(rhs, on="relation", how="left").with_columns(
-            pl.col("b").fill_null(0.0)
-        ).with_row_index("row")
+        rows = (
+            hidden.select("relation")
+            .unique()
+            .join(rhs, on="relation", how="left")
+            .with_columns(pl.col("b").fill_null(0.0))
+            .with_row_index("row")
+        )
         entries = hidden.join(rows.select("relation", "row"), on="relation").select("cell", "row", "sign")
-        pairs = entries.join(entries, on="cell", suffix="_q").group_by("row", "row_q").agg(
-            g=(pl.col("sign") * pl.col("sign_q")).sum()
+        pairs = (
+            entries.join(entries, on="cell", suffix="_q")
+            .group_by("row", "row_q")
+            .agg(g=(pl.col("sign") * pl.col("sign_q")).sum())
         )
         gram = np.zeros((rows.height, rows.height))
         gram[pairs["row"].to_numpy(), pairs["row_q"].to_numpy()] = pairs["g"].to_numpy()
@@ -196,11 +232,15 @@ def recoverable_cells(published: pl.DataFrame, cells: pl.DataFrame, tolerance: f
         leverage_terms = (pair_terms["sign"] * pair_terms["sign_q"]).to_numpy() * pseudo_inverse[
             pair_terms["row"].to_numpy(), pair_terms["row_q"].to_numpy()
         ]
-        per_cell = pl.DataFrame({"cell": pair_terms["cell"], "leverage": leverage_terms}).group_by("cell").agg(
-            pl.col("leverage").sum()
+        per_cell = (
+            pl.DataFrame({"cell": pair_terms["cell"], "leverage": leverage_terms})
+            .group_by("cell")
+            .agg(pl.col("leverage").sum())
         )
         value_terms = entries["sign"].to_numpy() * weights[entries["row"].to_numpy()]
-        recovered = pl.DataFrame({"cell": entries["cell"], "value": value_terms}).group_by("cell").agg(pl.col("value").sum())
+        recovered = (
+            pl.DataFrame({"cell": entries["cell"], "value": value_terms}).group_by("cell").agg(pl.col("value").sum())
+        )
         determined = per_cell.filter(pl.col("leverage") > 1 - 1e-6).join(recovered, on="cell")
         found += [(cell, value) for cell, _, value in determined.iter_rows()]
     recovered = pl.DataFrame(found, schema={"cell": pl.UInt32, "recovered_volume": pl.Float64}, orient="row")
@@ -252,8 +292,13 @@ def _part_breaks(atoms: Atoms, weights: np.ndarray, rules: DisclosureRules) -> l
         if count == 0:
             reasons.append(None)
         elif count < rules.min_connections:
-            reasons.append(f"a part of {count:.0f} connection{'' if count == 1 else 's'} (fewer than {rules.min_connections})")
-        elif atoms.objects is not None and len(frozenset().union(*itertools.compress(atoms.objects, row))) < rules.min_dwellings:
+            reasons.append(
+                f"a part of {count:.0f} connection{'' if count == 1 else 's'} (fewer than {rules.min_connections})"
+            )
+        elif (
+            atoms.objects is not None
+            and len(frozenset().union(*itertools.compress(atoms.objects, row))) < rules.min_dwellings
+        ):
             reasons.append(f"a part of fewer than {rules.min_dwellings} dwellings")
         elif top > rules.dominance_share * total:
             reasons.append(f"a part one connection dominates (over {100 * rules.dominance_share:.0f} %)")
@@ -289,16 +334,26 @@ def exposed_parts(
     sum, which must pass the primary rules. The sum is taken per connection, as signed parts
     (a connection leaving one cell for another) cancel. A hidden total whose parts are all known
     is given away. `sensitive` cells (their whole volume is suppressed) disclose in any case."""
-    flags = pl.DataFrame({"cell": np.arange(cells.height, dtype=np.uint32), "hidden": hidden, "sensitive": sensitive,
-                          "sector": cells["sector"]})
+    flags = pl.DataFrame(
+        {
+            "cell": np.arange(cells.height, dtype=np.uint32),
+            "hidden": hidden,
+            "sensitive": sensitive,
+            "sector": cells["sector"],
+        }
+    )
     members = relations(cells).join(flags, on="cell")
-    per_relation = members.group_by("relation").agg(
-        has_total=pl.col("is_total").any(),
-        total_hidden=(pl.col("is_total") & pl.col("hidden")).any(),
-        n_hidden=(~pl.col("is_total") & pl.col("hidden")).sum(),
-        any_sensitive=(pl.col("hidden") & pl.col("sensitive")).any(),
-        dwellings=(pl.col("sector") == DWELLING_SECTOR).all(),
-    ).filter(pl.col("has_total"))
+    per_relation = (
+        members.group_by("relation")
+        .agg(
+            has_total=pl.col("is_total").any(),
+            total_hidden=(pl.col("is_total") & pl.col("hidden")).any(),
+            n_hidden=(~pl.col("is_total") & pl.col("hidden")).sum(),
+            any_sensitive=(pl.col("hidden") & pl.col("sensitive")).any(),
+            dwellings=(pl.col("sector") == DWELLING_SECTOR).all(),
+        )
+        .filter(pl.col("has_total"))
+    )
     given_away = members.join(per_relation, on="relation").filter(
         (~pl.col("total_hidden") & ~pl.col("is_total") & pl.col("hidden"))
         | (pl.col("total_hidden") & (pl.col("n_hidden") == 0) & pl.col("is_total"))

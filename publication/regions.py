@@ -17,8 +17,10 @@ REGION_COLUMNS = ["gemeente_code", "woonplaats", "postcode4"]
 
 def woonplaats_code(name: pl.Expr, gemeente: pl.Expr) -> pl.Expr:
     """`Naam (gemeente)`: woonplaats names are not unique across gemeenten (the two Hengelos)."""
-    return pl.when(name.is_null() & gemeente.is_null()).then(pl.lit(UNKNOWN_REGION)).otherwise(
-        pl.format("{} ({})", name.fill_null(UNKNOWN_REGION), gemeente.fill_null(UNKNOWN_REGION))
+    return (
+        pl.when(name.is_null() & gemeente.is_null())
+        .then(pl.lit(UNKNOWN_REGION))
+        .otherwise(pl.format("{} ({})", name.fill_null(UNKNOWN_REGION), gemeente.fill_null(UNKNOWN_REGION)))
     )
 
 
@@ -30,7 +32,8 @@ def object_regions(bag: pl.DataFrame) -> pl.DataFrame:
     """One row per object: its gemeente, woonplaats and postcode4 by its hoofdadres."""
     # sorted on a unique key first: an object without exactly one hoofdadres row takes the same row every run
     objects = bag.sort(["object_id", "hoofdadres", "nummeraanduiding_id"], descending=[False, True, False]).unique(
-        "object_id", keep="first", maintain_order=True)
+        "object_id", keep="first", maintain_order=True
+    )
     return objects.select(
         "object_id",
         gemeente_code=pl.col("gemeente_code").fill_null(UNKNOWN_REGION),
@@ -72,8 +75,10 @@ def connection_regions(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
     )
     from_pc4 = pl.col("pc4_gemeente").is_not_null()
     gemeente = pl.coalesce("pc4_gemeente", "name_gemeente", "register_gemeente")
-    woonplaats = pl.when(from_pc4).then(pl.col("pc4_woonplaats")).otherwise(
-        pl.when(pl.col("name_gemeente").is_not_null()).then(pl.col("name_woonplaats"))
+    woonplaats = (
+        pl.when(from_pc4)
+        .then(pl.col("pc4_woonplaats"))
+        .otherwise(pl.when(pl.col("name_gemeente").is_not_null()).then(pl.col("name_woonplaats")))
     )
     return joined.select(
         "ean",

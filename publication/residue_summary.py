@@ -15,7 +15,14 @@ from publication.regions import UNKNOWN_REGION
 
 UNIT_OF_PRODUCT = {"ELK": "kWh", "GAS": "m3"}
 RESIDUE_SUMMARY_COLUMNS = [
-    "residue_class", "netbeheerder", "gemeente_code", "product", "unit", "n_connections", "volume", "share_of_total",
+    "residue_class",
+    "netbeheerder",
+    "gemeente_code",
+    "product",
+    "unit",
+    "n_connections",
+    "volume",
+    "share_of_total",
 ]
 
 
@@ -44,7 +51,9 @@ def residue_summary(residue: pl.DataFrame, connections: pl.DataFrame, allocation
         .group_by("residue_class", "netbeheerder", "gemeente_code", "product", "unit")
         .agg(n_connections=pl.len().cast(pl.Int64), volume=stable_sum("volume"))
         .join(totals, on="unit", how="left")
-        .with_columns(share_of_total=pl.when(pl.col("total") > 0).then(pl.col("volume") / pl.col("total")).otherwise(0.0))
+        .with_columns(
+            share_of_total=pl.when(pl.col("total") > 0).then(pl.col("volume") / pl.col("total")).otherwise(0.0)
+        )
         .select(RESIDUE_SUMMARY_COLUMNS)
         .sort("residue_class", "netbeheerder", "gemeente_code", "product")
     )
@@ -53,6 +62,7 @@ def residue_summary(residue: pl.DataFrame, connections: pl.DataFrame, allocation
 def residue_rollups(summary: pl.DataFrame) -> dict[str, list[dict[str, object]]]:
     """The summary rolled up by class, by netbeheerder and by gemeente, and the residue's share
     of the total volume per unit: the tables a report shows."""
+
     def rollup(by: str) -> list[dict[str, object]]:
         keys = list(dict.fromkeys([by, "unit"]))
         return (

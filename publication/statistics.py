@@ -10,8 +10,16 @@ from publication.cells import CELL_KEYS
 from publication.disclosure import suppress
 
 STATISTICS_COLUMNS = [
-    "year", "region_level", "region_code", "sector", "product", "unit",
-    "volume", "n_connections", "n_objects", "suppressed",
+    "year",
+    "region_level",
+    "region_code",
+    "sector",
+    "product",
+    "unit",
+    "volume",
+    "n_connections",
+    "n_objects",
+    "suppressed",
 ]
 
 

@@ -57,8 +57,11 @@ def summary_html(summary: dict[str, Any]) -> str:
             body = "".join(f"<tr><th>{_cell(k)}</th><td>{_cell(v)}</td></tr>" for k, v in rows.items())
         else:
             fields = list(rows[0]) if rows else []
-            body = "<tr>" + "".join(f"<th>{_cell(f)}</th>" for f in fields) + "</tr>" + "".join(
-                "<tr>" + "".join(f"<td>{_cell(row[f])}</td>" for f in fields) + "</tr>" for row in rows
+            body = (
+                "<tr>"
+                + "".join(f"<th>{_cell(f)}</th>" for f in fields)
+                + "</tr>"
+                + "".join("<tr>" + "".join(f"<td>{_cell(row[f])}</td>" for f in fields) + "</tr>" for row in rows)
             )
         sections.append(f"<h2>{html.escape(title.replace('_', ' '))}</h2><table>{body}</table>")
     return (

@@ -50,7 +50,12 @@ from linkage.assign import UNRESOLVED
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, LEVELS, NATIONAL_CODE, TOTAL_SECTOR, stable_sum
 from publication.disclosure import (
-    DWELLING_SECTOR, Atoms, exposed_parts, protect_parts, recoverable_cells, row_disclosures,
+    DWELLING_SECTOR,
+    Atoms,
+    exposed_parts,
+    protect_parts,
+    recoverable_cells,
+    row_disclosures,
 )
 
 UNCERTAINTY_COLUMNS = [*CELL_KEYS, "unit", "volume", "volume_probabilistic", "volume_low", "volume_high", "withheld"]
@@ -59,11 +64,22 @@ UNCERTAINTY_COLUMNS = [*CELL_KEYS, "unit", "volume", "volume_probabilistic", "vo
 VOLUME, PROBABILISTIC, STRICT, LOOSE = range(4)
 _PATTERN = ["u_volume", "u_probabilistic", "u_strict", "u_loose"]
 _SCENARIO_NAMES = {STRICT: "strict", LOOSE: "loose"}
-_SYSTEM_FIGURE = {PROBABILISTIC: "probabilistic part", STRICT: "volume at the strict threshold",
-                  LOOSE: "volume at the loose threshold"}
+_SYSTEM_FIGURE = {
+    PROBABILISTIC: "probabilistic part",
+    STRICT: "volume at the strict threshold",
+    LOOSE: "volume at the loose threshold",
+}
 # A row publishes some of these, in this order of preference: the most figures first.
-_CHOICES = [(True, True, True), (False, True, True), (True, True, False), (True, False, True),
-            (True, False, False), (False, True, False), (False, False, True), (False, False, False)]
+_CHOICES = [
+    (True, True, True),
+    (False, True, True),
+    (True, True, False),
+    (True, False, True),
+    (True, False, False),
+    (False, True, False),
+    (False, False, True),
+    (False, False, False),
+]
 _FIGURES = ("volume_probabilistic", "volume_low", "volume_high")
 SUPPRESSED_CELL = "the cell is suppressed"
 SECONDARY = "secondary suppression: with the other cells of a sum it would give a withheld figure away"
@@ -81,14 +97,18 @@ def links_at_threshold(
     kept = links.join(dropped, on="ean", how="anti")
     unresolved = residue.filter(pl.col("residue_class") == UNRESOLVED).select("ean")
     added = candidates.join(unresolved, on="ean", how="semi").filter(pl.col("match_probability") >= threshold)
-    scenario_links = pl.concat([
-        kept.select("ean", "object_id", "allocation_share", "method"),
-        added.select("ean", "object_id", allocation_share=pl.lit(1.0), method=pl.lit("probabilistic")),
-    ])
-    scenario_residue = pl.concat([
-        residue.join(added.select("ean"), on="ean", how="anti").select("ean", "residue_class"),
-        dropped.with_columns(residue_class=pl.lit(UNRESOLVED)),
-    ])
+    scenario_links = pl.concat(
+        [
+            kept.select("ean", "object_id", "allocation_share", "method"),
+            added.select("ean", "object_id", allocation_share=pl.lit(1.0), method=pl.lit("probabilistic")),
+        ]
+    )
+    scenario_residue = pl.concat(
+        [
+            residue.join(added.select("ean"), on="ean", how="anti").select("ean", "residue_class"),
+            dropped.with_columns(residue_class=pl.lit(UNRESOLVED)),
+        ]
+    )
     return scenario_links, scenario_residue
 
 
@@ -123,15 +143,22 @@ def _per_connection(allocation: pl.DataFrame) -> pl.DataFrame:
             region_code=pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String),
             sector=pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR),
             product=pl.col("product").cast(pl.String),
-            ean="ean", object_id="object_id", volume="volume", probabilistic="probabilistic",
+            ean="ean",
+            object_id="object_id",
+            volume="volume",
+            probabilistic="probabilistic",
         )
         for level, column in LEVELS.items()
         for by_sector in (True, False)
     ]
-    return pl.concat(frames).group_by([*CELL_KEYS, "ean"]).agg(
-        volume=stable_sum("volume"),
-        probabilistic=stable_sum("probabilistic"),
-        objects=pl.col("object_id").drop_nulls().unique().sort(),
+    return (
+        pl.concat(frames)
+        .group_by([*CELL_KEYS, "ean"])
+        .agg(
+            volume=stable_sum("volume"),
+            probabilistic=stable_sum("probabilistic"),
+            objects=pl.col("object_id").drop_nulls().unique().sort(),
+        )
     )
 
 
@@ -150,9 +177,14 @@ def connection_contributions(run: pl.DataFrame, strict: pl.DataFrame, loose: pl.
         .join(at_loose, on=keys, how="full", coalesce=True)
         .with_columns(pl.col("volume", "probabilistic", "strict", "loose").fill_null(0.0))
         .select(
-            *keys, "volume", "probabilistic", "strict", "loose",
+            *keys,
+            "volume",
+            "probabilistic",
+            "strict",
+            "loose",
             objects=pl.concat_list(pl.col("objects", "objects_strict", "objects_loose").fill_null([]))
-            .list.unique().list.sort(),
+            .list.unique()
+            .list.sort(),
         )
         .sort(keys)
     )
@@ -174,10 +206,16 @@ def _atoms(contributions: pl.DataFrame) -> pl.DataFrame:
     return (
         contributions.with_columns(unit=unit)
         .filter(pl.col("unit") > _EPS)
-        .with_columns(**{name: (figure / pl.col("unit")).round(6) for name, figure in zip(_PATTERN, figures, strict=True)})
+        .with_columns(
+            **{name: (figure / pl.col("unit")).round(6) for name, figure in zip(_PATTERN, figures, strict=True)}
+        )
         .group_by("cell", *_PATTERN)
-        .agg(n=pl.len(), volume=stable_sum("unit"), largest=pl.col("unit").max(),
-             objects=pl.col("objects").explode().drop_nulls().unique())
+        .agg(
+            n=pl.len(),
+            volume=stable_sum("unit"),
+            largest=pl.col("unit").max(),
+            objects=pl.col("objects").explode().drop_nulls().unique(),
+        )
         .sort("cell", *_PATTERN)
     )
 
@@ -192,8 +230,13 @@ def _cell_atoms(atoms: pl.DataFrame, cells: pl.DataFrame) -> dict[int, Atoms]:
     starts = np.flatnonzero(np.r_[True, cell[1:] != cell[:-1]]) if len(cell) else np.array([], dtype=int)
     bounds = zip(starts, [*starts[1:], len(cell)], strict=True)
     return {
-        int(cell[a]): Atoms(pattern[a:b], n[a:b], volume[a:b], largest[a:b],
-                            tuple(frozenset(o) for o in objects[a:b]) if dwelling[cell[a]] else None)
+        int(cell[a]): Atoms(
+            pattern[a:b],
+            n[a:b],
+            volume[a:b],
+            largest[a:b],
+            tuple(frozenset(o) for o in objects[a:b]) if dwelling[cell[a]] else None,
+        )
         for a, b in bounds
     }
 
@@ -207,14 +250,20 @@ def _scenarios(contributions: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame
         to_strict=(pl.col("strict") - pl.col("volume")).sort().sum(),
         to_loose=(pl.col("loose") - pl.col("volume")).sort().sum(),
     )
-    table = cells.select("volume").with_row_index("cell").join(moves, on="cell", how="left").with_columns(
-        pl.col("probabilistic", "to_strict", "to_loose").fill_null(0.0)
-    ).sort("cell")
+    table = (
+        cells.select("volume")
+        .with_row_index("cell")
+        .join(moves, on="cell", how="left")
+        .with_columns(pl.col("probabilistic", "to_strict", "to_loose").fill_null(0.0))
+        .sort("cell")
+    )
     shifts = table.select(pl.lit(0.0), "to_strict", "to_loose").to_numpy()
     order = np.array([VOLUME, STRICT, LOOSE])
     # argmin / argmax return the first of equals: the run, then strict, then loose
     return table.select(
-        "cell", "volume", "probabilistic",
+        "cell",
+        "volume",
+        "probabilistic",
         strict=pl.col("volume") + pl.col("to_strict"),
         loose=pl.col("volume") + pl.col("to_loose"),
         low_scenario=pl.Series(order[shifts.argmin(axis=1)]),
@@ -233,7 +282,9 @@ def _known(published: tuple[bool, bool, bool], low: int, high: int) -> list[int]
     return sorted(scenarios | ({PROBABILISTIC} if with_p else set()))
 
 
-def _choose(atoms: Atoms | None, low: int, high: int, rules: DisclosureRules) -> tuple[tuple[bool, bool, bool], dict[str, str]]:
+def _choose(
+    atoms: Atoms | None, low: int, high: int, rules: DisclosureRules
+) -> tuple[tuple[bool, bool, bool], dict[str, str]]:
     """The figures one published row may carry, and why each other one is withheld: the first
     choice that discloses nothing; a figure it leaves out breaks a rule together with it (the
     choice with that figure added comes earlier, so it was tried and failed)."""
@@ -274,8 +325,9 @@ def _known_in_system(kind: int) -> pl.Expr:
     """True where a row's published figures give its figure of `kind` away."""
     if kind == PROBABILISTIC:
         return pl.col("shown") & pl.col("with_p")
-    stands_for = ((pl.col("with_low") & (pl.col("low_scenario") == kind))
-                  | (pl.col("with_high") & (pl.col("high_scenario") == kind)))
+    stands_for = (pl.col("with_low") & (pl.col("low_scenario") == kind)) | (
+        pl.col("with_high") & (pl.col("high_scenario") == kind)
+    )
     return pl.col("shown") & (stands_for | (pl.col("with_low") & pl.col("with_high")))
 
 
@@ -290,8 +342,9 @@ def _withhold(published: pl.DataFrame, kind: int, hide: pl.Series) -> pl.DataFra
     return published.with_columns(with_low=low, with_high=high & ~(hide & low & high))
 
 
-def _secondary(published: pl.DataFrame, cells: pl.DataFrame, weights: dict[int, pl.DataFrame],
-               rules: DisclosureRules) -> pl.DataFrame:
+def _secondary(
+    published: pl.DataFrame, cells: pl.DataFrame, weights: dict[int, pl.DataFrame], rules: DisclosureRules
+) -> pl.DataFrame:
     """`published` (per cell: `shown`, `with_p`, `with_low`, `with_high`, the scenarios) with
     what secondary suppression withholds besides. Each kind of figure is protected on its own;
     withholding an end of a range can hide the volume of another kind, so the kinds are gone
@@ -313,19 +366,28 @@ def _reason(visible: bool, flags: tuple[bool, bool, bool], row_reasons: dict[str
     """The `withheld` text of a row: each withheld figure with why."""
     if not visible:
         return SUPPRESSED_CELL
-    withheld = [f"{figure}: {row_reasons.get(figure, SECONDARY)}"
-                for figure, flag in zip(_FIGURES, flags, strict=True) if not flag]
+    withheld = [
+        f"{figure}: {row_reasons.get(figure, SECONDARY)}"
+        for figure, flag in zip(_FIGURES, flags, strict=True)
+        if not flag
+    ]
     return "; ".join(withheld) or None
 
 
 def _volume_at(scenario: str) -> pl.Expr:
     """The cell's volume at the scenario the column `scenario` names."""
-    return (pl.when(pl.col(scenario) == STRICT).then(pl.col("strict"))
-            .when(pl.col(scenario) == LOOSE).then(pl.col("loose")).otherwise(pl.col("volume")))
+    return (
+        pl.when(pl.col(scenario) == STRICT)
+        .then(pl.col("strict"))
+        .when(pl.col(scenario) == LOOSE)
+        .then(pl.col("loose"))
+        .otherwise(pl.col("volume"))
+    )
 
 
-def _published_figures(cells: pl.DataFrame, statistics: pl.DataFrame, contributions: pl.DataFrame,
-                      rules: DisclosureRules) -> pl.DataFrame:
+def _published_figures(
+    cells: pl.DataFrame, statistics: pl.DataFrame, contributions: pl.DataFrame, rules: DisclosureRules
+) -> pl.DataFrame:
     """Per cell of `cells` (sorted by `CELL_KEYS`; row i is `cell` i): its volumes at the three
     thresholds, the scenarios of its low and high end, whether it is `shown` (published in
     `statistics`), which figures it may publish (`with_p`, `with_low`, `with_high`) and
@@ -339,27 +401,32 @@ def _published_figures(cells: pl.DataFrame, statistics: pl.DataFrame, contributi
         for cell, low, high, visible in scenarios.select("cell", "low_scenario", "high_scenario", "shown").iter_rows()
     ]
     published = scenarios.with_columns(
-        **{flag: pl.Series([choice[i] for choice, _ in choices], dtype=pl.Boolean)
-           for i, flag in enumerate(("with_p", "with_low", "with_high"))}
+        **{
+            flag: pl.Series([choice[i] for choice, _ in choices], dtype=pl.Boolean)
+            for i, flag in enumerate(("with_p", "with_low", "with_high"))
+        }
     )
     published = _secondary(published, cells, _system_weights(indexed), rules)
     reasons = [
         _reason(visible, flags, row_reasons)
         for (_, row_reasons), visible, flags in zip(
-            choices, published["shown"], published.select("with_p", "with_low", "with_high").iter_rows(), strict=True)
+            choices, published["shown"], published.select("with_p", "with_low", "with_high").iter_rows(), strict=True
+        )
     ]
     return published.with_columns(withheld=pl.Series(reasons, dtype=pl.String))
 
 
-def cell_uncertainty(cells: pl.DataFrame, statistics: pl.DataFrame, contributions: pl.DataFrame,
-                     rules: DisclosureRules) -> pl.DataFrame:
+def cell_uncertainty(
+    cells: pl.DataFrame, statistics: pl.DataFrame, contributions: pl.DataFrame, rules: DisclosureRules
+) -> pl.DataFrame:
     """The companion table: per cell of `statistics` (the published table of `cells`)
     `UNCERTAINTY_COLUMNS`, each figure null where it would disclose, `withheld` saying why (null
     where nothing is). `contributions` is `connection_contributions`."""
     cells = cells.sort(CELL_KEYS)
     figures = _published_figures(cells, statistics, contributions, rules)
     return pl.concat([cells.select(*CELL_KEYS, "unit"), figures], how="horizontal").select(
-        *CELL_KEYS, "unit",
+        *CELL_KEYS,
+        "unit",
         volume=pl.when(pl.col("shown")).then(pl.col("volume")),
         volume_probabilistic=pl.when(pl.col("with_p")).then(pl.col("probabilistic")),
         volume_low=pl.when(pl.col("with_low")).then(_volume_at("low_scenario")),
@@ -368,8 +435,9 @@ def cell_uncertainty(cells: pl.DataFrame, statistics: pl.DataFrame, contribution
     )
 
 
-def uncertainty_violations(uncertainty: pl.DataFrame, cells: pl.DataFrame, contributions: pl.DataFrame,
-                           rules: DisclosureRules) -> pl.DataFrame:
+def uncertainty_violations(
+    uncertainty: pl.DataFrame, cells: pl.DataFrame, contributions: pl.DataFrame, rules: DisclosureRules
+) -> pl.DataFrame:
     """Every way the published `uncertainty` table discloses, one row each (`where`, `reason`;
     empty: none). The attacker's view, from the table alone: a row whose published figures
     give away a part of its connections that breaks a primary rule (every figure, every
@@ -391,19 +459,29 @@ def uncertainty_violations(uncertainty: pl.DataFrame, cells: pl.DataFrame, contr
     found = [
         (names[cell], reason)
         for cell, low, high, visible, *flags in published.select(
-            "cell", "low_scenario", "high_scenario", "shown", "with_p", "with_low", "with_high").iter_rows()
+            "cell", "low_scenario", "high_scenario", "shown", "with_p", "with_low", "with_high"
+        ).iter_rows()
         if visible and cell in per_cell
         for reason in row_disclosures(per_cell[cell], _known(tuple(flags), low, high), rules)
     ]
     sensitive = ~published["shown"]
     for kind, weight in _system_weights(indexed).items():
         hidden = ~published.select(_known_in_system(kind)).to_series()
-        found += [(relation, reason) for relation, reason in exposed_parts(cells, hidden, sensitive, weight, rules).iter_rows()]
+        found += [
+            (relation, reason)
+            for relation, reason in exposed_parts(cells, hidden, sensitive, weight, rules).iter_rows()
+        ]
         values = published.select(pl.col("probabilistic" if kind == PROBABILISTIC else _SCENARIO_NAMES[kind]))
         attacked = cells.select(*CELL_KEYS).with_columns(suppressed=hidden, volume=values.to_series())
         with_part = sensitive | pl.Series(np.isin(np.arange(cells.height), weight["cell"].to_numpy()))
-        exposed = cells.select(CELL_KEYS).with_columns(matters=with_part).join(
-            recoverable_cells(attacked, cells), on=CELL_KEYS).filter(pl.col("matters"))
-        found += [(name, f"a withheld {_SYSTEM_FIGURE[kind]} follows from published cells")
-                  for name in exposed.select(pl.concat_str(pl.col(CELL_KEYS).cast(pl.String), separator="/")).to_series()]
+        exposed = (
+            cells.select(CELL_KEYS)
+            .with_columns(matters=with_part)
+            .join(recoverable_cells(attacked, cells), on=CELL_KEYS)
+            .filter(pl.col("matters"))
+        )
+        found += [
+            (name, f"a withheld {_SYSTEM_FIGURE[kind]} follows from published cells")
+            for name in exposed.select(pl.concat_str(pl.col(CELL_KEYS).cast(pl.String), separator="/")).to_series()
+        ]
     return pl.DataFrame(found, schema={"where": pl.String, "reason": pl.String}, orient="row")

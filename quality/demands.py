@@ -42,9 +42,12 @@ def max_annual_volume(capacity: pl.Expr) -> pl.Expr:
     kva = text.str.extract(r"^(\d+)KVA$", 1).cast(pl.Float64, strict=False)
     g = text.str.extract(r"^G(\d+)$", 1).cast(pl.Float64, strict=False)
     return (
-        pl.when(phases.is_not_null()).then(phases * amps * VOLTS * HOURS_PER_YEAR / 1000)
-        .when(kva.is_not_null()).then(kva * HOURS_PER_YEAR)
-        .when(g.is_not_null()).then(g * GAS_FLOW_PER_G * HOURS_PER_YEAR)
+        pl.when(phases.is_not_null())
+        .then(phases * amps * VOLTS * HOURS_PER_YEAR / 1000)
+        .when(kva.is_not_null())
+        .then(kva * HOURS_PER_YEAR)
+        .when(g.is_not_null())
+        .then(g * GAS_FLOW_PER_G * HOURS_PER_YEAR)
     )
 
 
@@ -101,7 +104,9 @@ def _kept_row_numbers(rule_results: pl.DataFrame, quarantine: pl.DataFrame, fram
     return kept
 
 
-def _demands(kind: str, bag: pl.DataFrame, connections: pl.DataFrame, consumption: pl.DataFrame) -> dict[str, pl.Series]:
+def _demands(
+    kind: str, bag: pl.DataFrame, connections: pl.DataFrame, consumption: pl.DataFrame
+) -> dict[str, pl.Series]:
     """The cross-delivery demands of one delivery, each per row of its ingested frame."""
     if kind == "connections":
         return {"bag_id_points_at_active_object": bag_id_points_at_active_object(connections, bag)}

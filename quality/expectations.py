@@ -21,8 +21,10 @@ VALIDATION_COLUMNS = ["source", "rule", "blocking", "threshold", "n_rows", "n_fa
 
 def rule_summary(row: dict) -> str:
     """One line on one validated rule (a row of `validate_deliveries`)."""
-    return (f"{row['source']}: {100 * (1 - row['compliance']):.2f} % of {row['n_rows']:,} rows fail {row['rule']}, "
-            f"the contract tolerates {100 * (1 - row['threshold']):.2f} %")
+    return (
+        f"{row['source']}: {100 * (1 - row['compliance']):.2f} % of {row['n_rows']:,} rows fail {row['rule']}, "
+        f"the contract tolerates {100 * (1 - row['threshold']):.2f} %"
+    )
 
 
 def rule_columns(kind: str, results: pl.DataFrame) -> list[str]:
@@ -55,12 +57,18 @@ def validate_deliveries(results: dict[str, pl.DataFrame], profile: str, docs_dir
         columns = rule_columns(kind, frame)
         suite = context.suites.add(gx.ExpectationSuite(name=f"{kind}_{profile}"))
         for column in columns:
-            suite.add_expectation(gx.expectations.ExpectColumnValuesToBeInSet(
-                column=column, value_set=[True], mostly=contract.threshold(column, profile),
-                meta={"blocking": contract.blocking(column), "contract": kind, "profile": profile},
-            ))
+            suite.add_expectation(
+                gx.expectations.ExpectColumnValuesToBeInSet(
+                    column=column,
+                    value_set=[True],
+                    mostly=contract.threshold(column, profile),
+                    meta={"blocking": contract.blocking(column), "contract": kind, "profile": profile},
+                )
+            )
         batch = source.add_dataframe_asset(name=kind).add_batch_definition_whole_dataframe(name=f"{kind} this run")
-        definitions.append(context.validation_definitions.add(gx.ValidationDefinition(name=kind, data=batch, suite=suite)))
+        definitions.append(
+            context.validation_definitions.add(gx.ValidationDefinition(name=kind, data=batch, suite=suite))
+        )
         frames[kind] = frame.select(columns).to_pandas()
     rows = []
     for definition in definitions:
@@ -68,20 +76,40 @@ def validate_deliveries(results: dict[str, pl.DataFrame], profile: str, docs_dir
         contract = load_contract(kind)
         actions = [gx.checkpoint.UpdateDataDocsAction(name="data docs")] if docs_dir is not None else []
         # BASIC: counts only; the examples per holder come from `quality.holder_reports`
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=f"{kind}_checkpoint", validation_definitions=[definition], actions=actions, result_format="BASIC",
-        ))
+        checkpoint = context.checkpoints.add(
+            gx.Checkpoint(
+                name=f"{kind}_checkpoint",
+                validation_definitions=[definition],
+                actions=actions,
+                result_format="BASIC",
+            )
+        )
         outcome = checkpoint.run(batch_parameters={"dataframe": frames[kind]})
         for validation in outcome.run_results.values():
             for result in validation.results:
                 column = result.expectation_config.kwargs["column"]
                 n_rows = int(result.result.get("element_count", len(frames[kind])))
                 n_failed = int(result.result.get("unexpected_count", 0))
-                rows.append({
-                    "source": kind, "rule": column, "blocking": contract.blocking(column),
-                    "threshold": contract.threshold(column, profile), "n_rows": n_rows, "n_failed": n_failed,
-                    "compliance": 1.0 - n_failed / n_rows if n_rows else 1.0, "passed": bool(result.success),
-                })
-    schema = {"source": pl.String, "rule": pl.String, "blocking": pl.Boolean, "threshold": pl.Float64,
-              "n_rows": pl.Int64, "n_failed": pl.Int64, "compliance": pl.Float64, "passed": pl.Boolean}
+                rows.append(
+                    {
+                        "source": kind,
+                        "rule": column,
+                        "blocking": contract.blocking(column),
+                        "threshold": contract.threshold(column, profile),
+                        "n_rows": n_rows,
+                        "n_failed": n_failed,
+                        "compliance": 1.0 - n_failed / n_rows if n_rows else 1.0,
+                        "passed": bool(result.success),
+                    }
+                )
+    schema = {
+        "source": pl.String,
+        "rule": pl.String,
+        "blocking": pl.Boolean,
+        "threshold": pl.Float64,
+        "n_rows": pl.Int64,
+        "n_failed": pl.Int64,
+        "compliance": pl.Float64,
+        "passed": pl.Boolean,
+    }
     return pl.DataFrame(rows, schema=schema).sort("source", "rule")

@@ -21,29 +21,45 @@ from linkage.assign import UNRESOLVED
 from linkage.bag_status import is_withdrawn
 
 FIX_IMPACT_COLUMNS = [
-    "defect", "holder", "n_affected", "n_correctable", "n_newly_linked", "n_now_deterministic", "mean_probability_gain",
+    "defect",
+    "holder",
+    "n_affected",
+    "n_correctable",
+    "n_newly_linked",
+    "n_now_deterministic",
+    "mean_probability_gain",
 ]
 DETERMINISTIC = ("registered_bag_id", "exact_address", "collective")
 
 
 def _best_link(links: pl.DataFrame) -> pl.DataFrame:
-    return links.sort("allocation_share", descending=True).unique("ean", keep="first").select(
-        "ean", "object_id", "match_probability", "method"
+    return (
+        links.sort("allocation_share", descending=True)
+        .unique("ean", keep="first")
+        .select("ean", "object_id", "match_probability", "method")
     )
 
 
 def _objects(bag: pl.DataFrame) -> pl.DataFrame:
-    return bag.sort("hoofdadres", descending=True).unique("object_id", keep="first").select(
-        "object_id", bag_postcode="postcode"
+    return (
+        bag.sort("hoofdadres", descending=True)
+        .unique("object_id", keep="first")
+        .select("object_id", bag_postcode="postcode")
     )
 
 
 # defect class -> (which connections have it, the column it spoils, where the right value is)
 DEFECTS: dict[str, tuple[pl.Expr, str, str]] = {
     "bag_id_filled": (pl.col("bag_id").is_null(), "bag_id", "corrected_object"),
-    "bag_id_points_at_active_object": (pl.col("bag_id").is_not_null() & ~pl.col("bag_id_active"), "bag_id", "corrected_object"),
+    "bag_id_points_at_active_object": (
+        pl.col("bag_id").is_not_null() & ~pl.col("bag_id_active"),
+        "bag_id",
+        "corrected_object",
+    ),
     "postcode_missing_or_malformed": (
-        pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_not_null(), "postcode", "corrected_postcode",
+        pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_not_null(),
+        "postcode",
+        "corrected_postcode",
     ),
 }
 
@@ -53,15 +69,21 @@ def run_corrections(links: pl.DataFrame, residue: pl.DataFrame, unresolved_candi
     its best link, else, for a connection the residue calls `unresolved`, its best candidate (a
     lamp post's nearest dwelling is no correction)."""
     unresolved = residue.filter(pl.col("residue_class") == UNRESOLVED)
-    return pl.concat([
-        _best_link(links).select("ean", "object_id"),
-        unresolved_candidates.join(unresolved, on="ean", how="semi").select("ean", "object_id"),
-    ]).unique("ean", keep="first")
+    return pl.concat(
+        [
+            _best_link(links).select("ean", "object_id"),
+            unresolved_candidates.join(unresolved, on="ean", how="semi").select("ean", "object_id"),
+        ]
+    ).unique("ean", keep="first")
 
 
 def fix_impact(
-    connections: pl.DataFrame, bag: pl.DataFrame, links: pl.DataFrame, corrections: pl.DataFrame,
-    profile: UseProfile, defects: tuple[str, ...] = tuple(DEFECTS),
+    connections: pl.DataFrame,
+    bag: pl.DataFrame,
+    links: pl.DataFrame,
+    corrections: pl.DataFrame,
+    profile: UseProfile,
+    defects: tuple[str, ...] = tuple(DEFECTS),
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
@@ -75,12 +97,18 @@ def fix_impact(
     frame = (
         linkage.normalise_connections(connections)
         .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
-        .join(_objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}), on="corrected_object", how="left")
+        .join(
+            _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
+            on="corrected_object",
+            how="left",
+        )
         .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
     )
     # one linkage with every correctable defect corrected; each class is judged on its own records
     frame = frame.with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
-    correctable = frame.filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects) & pl.col("corrected_object").is_not_null())
+    correctable = frame.filter(
+        pl.any_horizontal(pl.col(f"has_{d}") for d in defects) & pl.col("corrected_object").is_not_null()
+    )
     spoiled = {column for _, column, _ in DEFECTS.values()}
     fixed = correctable.with_columns(
         pl.coalesce(
@@ -91,7 +119,9 @@ def fix_impact(
     )
     after = before
     if fixed.height:
-        repaired = pl.concat([connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)])
+        repaired = pl.concat(
+            [connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)]
+        )
         after = _best_link(linkage.link(normalised_bag, linkage.normalise_connections(repaired), profile).links)
     compared = (
         frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects])
@@ -99,18 +129,29 @@ def fix_impact(
         .join(after.select("ean", p_after="match_probability", m_after="method"), on="ean", how="left")
     )
     rows = [
-        compared.filter(pl.col(f"has_{defect}")).group_by(holder="netbeheerder").agg(
+        compared.filter(pl.col(f"has_{defect}"))
+        .group_by(holder="netbeheerder")
+        .agg(
             n_affected=pl.len(),
             n_correctable=pl.col("corrected_object").is_not_null().sum(),
             n_newly_linked=(pl.col("p_before").is_null() & pl.col("p_after").is_not_null()).sum(),
-            n_now_deterministic=(~pl.col("m_before").is_in(DETERMINISTIC) & pl.col("m_after").is_in(DETERMINISTIC)).sum(),
+            n_now_deterministic=(
+                ~pl.col("m_before").is_in(DETERMINISTIC) & pl.col("m_after").is_in(DETERMINISTIC)
+            ).sum(),
             mean_probability_gain=(pl.col("p_after").fill_null(0.0) - pl.col("p_before").fill_null(0.0)).mean(),
-        ).with_columns(defect=pl.lit(defect))
+        )
+        .with_columns(defect=pl.lit(defect))
         for defect in defects
     ]
-    schema = {"defect": pl.String, "holder": pl.String, "n_affected": pl.Int64, "n_correctable": pl.Int64,
-              "n_newly_linked": pl.Int64, "n_now_deterministic": pl.Int64, "mean_probability_gain": pl.Float64}
+    schema = {
+        "defect": pl.String,
+        "holder": pl.String,
+        "n_affected": pl.Int64,
+        "n_correctable": pl.Int64,
+        "n_newly_linked": pl.Int64,
+        "n_now_deterministic": pl.Int64,
+        "mean_probability_gain": pl.Float64,
+    }
     return pl.concat(
         [r.select(pl.col(c).cast(t) for c, t in schema.items()) for r in rows] or [pl.DataFrame(schema=schema)]
     ).sort("defect", "holder")
-

@@ -36,7 +36,7 @@ COMPLIANCE_COLUMNS = ["source", "holder", "rule", "n_rows", "n_failed", "complia
 UNASSIGNED_LABELS = {"netbeheerder": "(netbeheerder niet ingevuld)", "gemeente": "(gemeente niet ingevuld)"}
 UNASSIGNED_ROWS = {
     "netbeheerder": "connections whose netbeheerder is empty, and consumption of EANs that no connection "
-                    "with a netbeheerder has",
+    "with a netbeheerder has",
     "gemeente": "BAG objects whose gemeente_code is empty",
 }
 # A real holder's key ends in "-" and hex digits or is hex digits only, so it can never be this.
@@ -89,8 +89,12 @@ def holder_compliance(kind: str, results: pl.DataFrame) -> pl.DataFrame:
             n_failed=(~pl.col("passed")).sum(),
             examples=pl.col("record_id").filter(~pl.col("passed")).drop_nulls().sort().head(EXAMPLES),
         )
-        .with_columns(source=pl.lit(kind), compliance=1.0 - pl.col("n_failed") / pl.col("n_rows"),
-                      n_failed=pl.col("n_failed").cast(pl.Int64), n_rows=pl.col("n_rows").cast(pl.Int64))
+        .with_columns(
+            source=pl.lit(kind),
+            compliance=1.0 - pl.col("n_failed") / pl.col("n_rows"),
+            n_failed=pl.col("n_failed").cast(pl.Int64),
+            n_rows=pl.col("n_rows").cast(pl.Int64),
+        )
         .select(COMPLIANCE_COLUMNS)
         .sort("holder", "source", "rule", nulls_last=True)
     )
@@ -129,15 +133,22 @@ def _demands(rows: pl.DataFrame, profile: str, before: dict[tuple[str, str], flo
         threshold = contract.threshold(row["rule"], profile)
         rule = None if row["rule"].startswith("type_") else contract.rule(row["rule"])
         earlier = before.get((row["source"], row["rule"]))
-        demands.append({
-            "source": row["source"], "rule": row["rule"],
-            "description": rule.description if rule else f"values of {row['rule'][5:]} have the contract's type",
-            "blocking": contract.blocking(row["rule"]), "threshold": threshold,
-            "n_rows": row["n_rows"], "n_failed": row["n_failed"], "compliance": row["compliance"],
-            "meets": row["compliance"] >= threshold, "examples": list(row["examples"]),
-            "previous_compliance": earlier,
-            "trend": None if earlier is None else row["compliance"] - earlier,
-        })
+        demands.append(
+            {
+                "source": row["source"],
+                "rule": row["rule"],
+                "description": rule.description if rule else f"values of {row['rule'][5:]} have the contract's type",
+                "blocking": contract.blocking(row["rule"]),
+                "threshold": threshold,
+                "n_rows": row["n_rows"],
+                "n_failed": row["n_failed"],
+                "compliance": row["compliance"],
+                "meets": row["compliance"] >= threshold,
+                "examples": list(row["examples"]),
+                "previous_compliance": earlier,
+                "trend": None if earlier is None else row["compliance"] - earlier,
+            }
+        )
     return demands
 
 
@@ -150,7 +161,8 @@ def _impact(fix_impact: pl.DataFrame, holder: str | None) -> list[dict]:
         own.group_by("defect")
         .agg(
             pl.col("n_affected", "n_correctable", "n_newly_linked", "n_now_deterministic").sum(),
-            mean_probability_gain=(pl.col("mean_probability_gain") * pl.col("n_affected")).sum() / pl.col("n_affected").sum(),
+            mean_probability_gain=(pl.col("mean_probability_gain") * pl.col("n_affected")).sum()
+            / pl.col("n_affected").sum(),
         )
         .sort("defect")
         .to_dicts()
@@ -173,14 +185,21 @@ def build_reports(
         own = compliance.filter(pl.col("source").is_in(kinds))
         sent = deliveries.filter(pl.col("source").is_in(kinds)).select("source", "dropped_columns").to_dicts()
         for holder in _holders(own):
-            before = {(d["source"], d["rule"]): d["compliance"]
-                      for d in (previous or {}).get((holder_type, holder), {}).get("demands", [])}
+            before = {
+                (d["source"], d["rule"]): d["compliance"]
+                for d in (previous or {}).get((holder_type, holder), {}).get("demands", [])
+            }
             demands = _demands(own.filter(pl.col("holder").eq_missing(holder)), profile, before)
             document = {
-                "holder_type": holder_type, "holder": holder, "label": holder_label(holder_type, holder),
+                "holder_type": holder_type,
+                "holder": holder,
+                "label": holder_label(holder_type, holder),
                 "profile": profile,
-                "summary": {"demands": len(demands), "missed": sum(not d["meets"] for d in demands),
-                            "missed_blocking": sum(not d["meets"] and d["blocking"] for d in demands)},
+                "summary": {
+                    "demands": len(demands),
+                    "missed": sum(not d["meets"] for d in demands),
+                    "missed_blocking": sum(not d["meets"] and d["blocking"] for d in demands),
+                },
                 "demands": demands,
                 "fix_impact": _impact(fix_impact, holder) if holder_type == "netbeheerder" else [],
                 "columns_sent_but_not_needed": [{"source": d["source"], "columns": d["dropped_columns"]} for d in sent],
@@ -220,15 +239,19 @@ def _verdict(summary: dict, unassigned: bool) -> str:
     subject, miss, meet = ("These records", "miss", "meet") if unassigned else ("Your delivery", "misses", "meets")
     if not summary["missed"]:
         return f"{subject} {meet} all {summary['demands']} demands"
-    blocking = f"{summary['missed_blocking']} of them blocking" if summary["missed_blocking"] else "none of them blocking"
+    blocking = (
+        f"{summary['missed_blocking']} of them blocking" if summary["missed_blocking"] else "none of them blocking"
+    )
     return f"{subject} {miss} {summary['missed']} of {summary['demands']} demands, {blocking}"
 
 
 def _audience(report: HolderReport) -> str:
     """Who the report is for: the holder, or, for the rows naming none, the run's operator."""
     if report.holder is None:
-        return (f"For the operator of this run: the records that name no {report.holder_type} "
-                f"({UNASSIGNED_ROWS[report.holder_type]}), so that no holder's report holds them.")
+        return (
+            f"For the operator of this run: the records that name no {report.holder_type} "
+            f"({UNASSIGNED_ROWS[report.holder_type]}), so that no holder's report holds them."
+        )
     return "This report shows only your own records."
 
 
@@ -249,13 +272,17 @@ def report_html(report: HolderReport) -> str:
         for x in d["fix_impact"]
     )
     impact_table = (
-        "<h2>What fixing each defect would buy</h2><p>The delivery linked again with the defect corrected on the "
-        "records where the right value can be told: the object this run linked them to or, for connections it left "
-        "unresolved, the best candidate it found (so 'would newly link' assumes your correction confirms that "
-        "candidate). Records without either are counted, not corrected.</p><table><thead><tr><th>defect</th>"
-        "<th>records with it</th><th>correctable</th><th>would newly link</th><th>would link deterministically</th>"
-        f"<th>mean probability gain</th></tr></thead><tbody>{impact}</tbody></table>"
-    ) if d["fix_impact"] else ""
+        (
+            "<h2>What fixing each defect would buy</h2><p>The delivery linked again with the defect corrected on the "
+            "records where the right value can be told: the object this run linked them to or, for connections it left "
+            "unresolved, the best candidate it found (so 'would newly link' assumes your correction confirms that "
+            "candidate). Records without either are counted, not corrected.</p><table><thead><tr><th>defect</th>"
+            "<th>records with it</th><th>correctable</th><th>would newly link</th><th>would link deterministically</th>"
+            f"<th>mean probability gain</th></tr></thead><tbody>{impact}</tbody></table>"
+        )
+        if d["fix_impact"]
+        else ""
+    )
     sent = "".join(
         f"<li>{esc(x['source'])}: {esc(', '.join(x['columns'])) if x['columns'] else 'none'}</li>"
         for x in d["columns_sent_but_not_needed"]
@@ -313,8 +340,16 @@ def _write_report(report: HolderReport, folder: Path) -> dict:
     (folder / paths["json"]).write_text(json.dumps(report.document, indent=1, ensure_ascii=False), encoding="utf-8")
     (folder / paths["html"]).write_text(report_html(report), encoding="utf-8")
     summary = report.document["summary"]
-    return {"holder_type": report.holder_type, "holder": report.holder, "label": report.label, "key": report.key,
-            **paths, "demands": summary["demands"], "missed": summary["missed"], "missed_blocking": summary["missed_blocking"]}
+    return {
+        "holder_type": report.holder_type,
+        "holder": report.holder,
+        "label": report.label,
+        "key": report.key,
+        **paths,
+        "demands": summary["demands"],
+        "missed": summary["missed"],
+        "missed_blocking": summary["missed_blocking"],
+    }
 
 
 def write_reports(reports: list[HolderReport], folder: Path) -> pl.DataFrame:
@@ -327,7 +362,8 @@ def write_reports(reports: list[HolderReport], folder: Path) -> pl.DataFrame:
     (folder / INDEX_HTML).write_text(index_html(entries), encoding="utf-8")
     (folder / INDEX_JSON).write_text(json.dumps({"reports": entries}, indent=1, ensure_ascii=False), encoding="utf-8")
     return pl.DataFrame(
-        [{**{name: e[name] for name in INDEX_SCHEMA}, "html": str(folder / e["html"])} for e in entries], schema=INDEX_SCHEMA
+        [{**{name: e[name] for name in INDEX_SCHEMA}, "html": str(folder / e["html"])} for e in entries],
+        schema=INDEX_SCHEMA,
     )
 
 

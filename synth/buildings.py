@@ -21,7 +21,18 @@ from synth.postcodes import segment_postcodes
 from synth.regions import Regions, Streets, build_streets
 
 # ---- pand types ---------------------------------------------------------------------------------
-HOUSE, DUPLEX, SMALL_APARTMENT, LARGE_APARTMENT, SHOP_WITH_FLATS, NONRES, OFFICE_BLOCK, GARAGE_BOXES, LIGPLAATS, STANDPLAATS = range(10)
+(
+    HOUSE,
+    DUPLEX,
+    SMALL_APARTMENT,
+    LARGE_APARTMENT,
+    SHOP_WITH_FLATS,
+    NONRES,
+    OFFICE_BLOCK,
+    GARAGE_BOXES,
+    LIGPLAATS,
+    STANDPLAATS,
+) = range(10)
 REGULAR_TYPE_SHARE = np.array([0.72, 0.035, 0.04, 0.004, 0.03, 0.11, 0.005, 0.006])
 APARTMENT_TYPES = (DUPLEX, SMALL_APARTMENT, LARGE_APARTMENT, SHOP_WITH_FLATS)
 LIGPLAATS_SHARE, STANDPLAATS_SHARE = 0.001, 0.003
@@ -53,14 +64,24 @@ GEBRUIKSDOEL_PRIMARY = np.array([PRIMARY_FUNCTIONS.index(primary) for _, primary
 WOON, OVERIGE = PRIMARY_FUNCTIONS.index("woon"), PRIMARY_FUNCTIONS.index("overige")
 NO_GEBRUIKSDOEL = -1
 # Use of a stand-alone non-residential pand (index into GEBRUIKSDOELEN).
-NONRES_SHARE = np.array([0, .22, .18, .2, .08, .07, .05, .05, .035, .035, .003, .02, .02, .008, .006, .005, 0, 0])
+NONRES_SHARE = np.array(
+    [0, 0.22, 0.18, 0.2, 0.08, 0.07, 0.05, 0.05, 0.035, 0.035, 0.003, 0.02, 0.02, 0.008, 0.006, 0.005, 0, 0]
+)
 # (median m2, log-sigma) of floor area by primary function; dwellings split house / apartment.
 AREA_BY_PRIMARY = {
-    "woon": (115, .35), "winkel": (140, .9), "kantoor": (300, 1.1), "industrie": (900, 1.3), "overige": (20, .6),
-    "bijeenkomst": (450, .9), "logies": (800, 1.0), "gezondheidszorg": (500, 1.1), "onderwijs": (2200, .8),
-    "sport": (1100, .9), "cel": (8000, .5),
+    "woon": (115, 0.35),
+    "winkel": (140, 0.9),
+    "kantoor": (300, 1.1),
+    "industrie": (900, 1.3),
+    "overige": (20, 0.6),
+    "bijeenkomst": (450, 0.9),
+    "logies": (800, 1.0),
+    "gezondheidszorg": (500, 1.1),
+    "onderwijs": (2200, 0.8),
+    "sport": (1100, 0.9),
+    "cel": (8000, 0.5),
 }
-APARTMENT_AREA = (75, .35)
+APARTMENT_AREA = (75, 0.35)
 
 # ---- statuses -----------------------------------------------------------------------------------
 STATUSES: tuple[str, ...] = (
@@ -80,12 +101,12 @@ REGULAR_STATUS_SHARE = np.array([0.965, 0.02, 0.007, 0, 0.008])
 (OWN_NUMBERS, LETTERS, BASE_LETTERS, NUMBERED, FLOORS, ROMAN, FLOORS_HG, LETTER_NUMBER, BIS, BASE_NUMBERED) = range(10)
 # Per pand type, probabilities over the ten schemes above (single-unit types never look at them).
 SCHEME_SHARE = {
-    DUPLEX: [.1, .3, .25, 0, .2, .05, 0, 0, .1, 0],
-    SMALL_APARTMENT: [.35, .15, .05, .2, .1, .05, .05, .05, 0, 0],
-    LARGE_APARTMENT: [.3, 0, 0, .5, 0, 0, 0, .2, 0, 0],
-    SHOP_WITH_FLATS: [.2, 0, .5, 0, 0, 0, 0, 0, 0, .3],
-    OFFICE_BLOCK: [.4, .3, 0, .3, 0, 0, 0, 0, 0, 0],
-    GARAGE_BOXES: [.4, .3, 0, .3, 0, 0, 0, 0, 0, 0],
+    DUPLEX: [0.1, 0.3, 0.25, 0, 0.2, 0.05, 0, 0, 0.1, 0],
+    SMALL_APARTMENT: [0.35, 0.15, 0.05, 0.2, 0.1, 0.05, 0.05, 0.05, 0, 0],
+    LARGE_APARTMENT: [0.3, 0, 0, 0.5, 0, 0, 0, 0.2, 0, 0],
+    SHOP_WITH_FLATS: [0.2, 0, 0.5, 0, 0, 0, 0, 0, 0, 0.3],
+    OFFICE_BLOCK: [0.4, 0.3, 0, 0.3, 0, 0, 0, 0, 0, 0],
+    GARAGE_BOXES: [0.4, 0.3, 0, 0.3, 0, 0, 0, 0, 0, 0],
 }
 # Toevoeging kinds, rendered by `toevoeging_strings`.
 NO_TOEVOEGING, TOEV_NUMBER, TOEV_H, TOEV_ROMAN, TOEV_HG, TOEV_BS = range(6)
@@ -156,7 +177,9 @@ def build(n_units: int, regions: Regions, noise: NoiseConfig, rng: np.random.Gen
 
     gebruiksdoel = _gebruiksdoel(pand_type[unit_pand], position, rng)
     primary = np.where(gebruiksdoel >= 0, GEBRUIKSDOEL_PRIMARY[np.maximum(gebruiksdoel, 0)], -1)
-    status = np.where(regular[unit_pand], rng.choice(len(REGULAR_STATUS_SHARE), size=n_units, p=REGULAR_STATUS_SHARE), PLACE)
+    status = np.where(
+        regular[unit_pand], rng.choice(len(REGULAR_STATUS_SHARE), size=n_units, p=REGULAR_STATUS_SHARE), PLACE
+    )
     status[new[unit_pand]] = FORMED
     status[demolished[unit_pand]] = WITHDRAWN
     letter, toevoeging_kind, toevoeging_number = _suffixes(scheme[unit_pand], position, units[unit_pand], rng)
@@ -165,18 +188,38 @@ def build(n_units: int, regions: Regions, noise: NoiseConfig, rng: np.random.Gen
     number_index = pand_offset[unit_pand] + np.where(scheme[unit_pand] == OWN_NUMBERS, position, 0)
     huisnummer = streets.first_number[street] + number_index * streets.step[street]
 
-    segment, segment_woonplaats, street_last_segment = _segments(street, pand_offset[unit_pand], street_numbers, streets, rng)
+    segment, segment_woonplaats, street_last_segment = _segments(
+        street, pand_offset[unit_pand], street_numbers, streets, rng
+    )
     no_postcode = (primary == OVERIGE) & (rng.random(n_units) < 0.8)
-    x, y = _coordinates(pand_street, pand_offset, numbers_used, street_numbers, streets, unit_pand, huisnummer[pand_first], rng)
+    x, y = _coordinates(
+        pand_street, pand_offset, numbers_used, street_numbers, streets, unit_pand, huisnummer[pand_first], rng
+    )
     return Buildings(
-        streets=streets, pand_type=pand_type, pand_first=pand_first, pand_units=units, pand_new=new, unit_pand=unit_pand,
-        object_type=np.select([pand_type[unit_pand] == LIGPLAATS, pand_type[unit_pand] == STANDPLAATS],
-                              [ids.LIGPLAATS, ids.STANDPLAATS], ids.VERBLIJFSOBJECT),
-        gebruiksdoel=gebruiksdoel, oppervlakte=_oppervlakte(primary, pand_type[unit_pand], rng), status=status,
-        street=street, huisnummer=huisnummer, letter=letter,
-        toevoeging_kind=toevoeging_kind, toevoeging_number=toevoeging_number,
-        segment=np.where(no_postcode, -1, segment), x=x, y=y,
-        street_top=streets.first_number + (street_numbers - 1) * streets.step, street_last_segment=street_last_segment,
+        streets=streets,
+        pand_type=pand_type,
+        pand_first=pand_first,
+        pand_units=units,
+        pand_new=new,
+        unit_pand=unit_pand,
+        object_type=np.select(
+            [pand_type[unit_pand] == LIGPLAATS, pand_type[unit_pand] == STANDPLAATS],
+            [ids.LIGPLAATS, ids.STANDPLAATS],
+            ids.VERBLIJFSOBJECT,
+        ),
+        gebruiksdoel=gebruiksdoel,
+        oppervlakte=_oppervlakte(primary, pand_type[unit_pand], rng),
+        status=status,
+        street=street,
+        huisnummer=huisnummer,
+        letter=letter,
+        toevoeging_kind=toevoeging_kind,
+        toevoeging_number=toevoeging_number,
+        segment=np.where(no_postcode, -1, segment),
+        x=x,
+        y=y,
+        street_top=streets.first_number + (street_numbers - 1) * streets.step,
+        street_last_segment=street_last_segment,
         segment_postcode=segment_postcodes(segment_woonplaats, regions.n_woonplaatsen, rng),
     )
 
@@ -190,10 +233,22 @@ def _panden(n_units: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndar
     estimate = int(regular_units / 1.2) + 50  # panden average ~1.7 units: ample
     pand_type = rng.choice(len(share), size=estimate, p=share)
     size = np.select(
-        [pand_type == DUPLEX, pand_type == SMALL_APARTMENT, pand_type == LARGE_APARTMENT, pand_type == SHOP_WITH_FLATS,
-         pand_type == OFFICE_BLOCK, pand_type == GARAGE_BOXES],
-        [2, rng.integers(3, 13, size=estimate), np.minimum(150, 12 + rng.geometric(1 / 35, size=estimate)),
-         rng.integers(2, 6, size=estimate), rng.integers(2, 17, size=estimate), rng.integers(3, 21, size=estimate)],
+        [
+            pand_type == DUPLEX,
+            pand_type == SMALL_APARTMENT,
+            pand_type == LARGE_APARTMENT,
+            pand_type == SHOP_WITH_FLATS,
+            pand_type == OFFICE_BLOCK,
+            pand_type == GARAGE_BOXES,
+        ],
+        [
+            2,
+            rng.integers(3, 13, size=estimate),
+            np.minimum(150, 12 + rng.geometric(1 / 35, size=estimate)),
+            rng.integers(2, 6, size=estimate),
+            rng.integers(2, 17, size=estimate),
+            rng.integers(3, 21, size=estimate),
+        ],
         1,
     )
     total = np.cumsum(size)
@@ -214,7 +269,7 @@ def _pand_lifecycle(regular: np.ndarray, noise: NoiseConfig, rng: np.random.Gene
     new = np.zeros(len(regular), dtype=bool)
     demolished = np.zeros(len(regular), dtype=bool)
     new[candidates[:n_new]] = True
-    demolished[candidates[n_new:n_new + n_demolished]] = True
+    demolished[candidates[n_new : n_new + n_demolished]] = True
     return new, demolished
 
 
@@ -235,7 +290,10 @@ def _schemes(pand_type: np.ndarray, units: np.ndarray, rng: np.random.Generator)
 
 
 def _suffixes(
-    scheme: np.ndarray, position: np.ndarray, units: np.ndarray, rng: np.random.Generator,
+    scheme: np.ndarray,
+    position: np.ndarray,
+    units: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """huisletter (index, -1 none) and toevoeging (kind, number) per unit from its pand's scheme."""
     per_letter = -(-units // 2)
@@ -250,9 +308,11 @@ def _suffixes(
     kind = np.select(
         [
             scheme == NUMBERED,
-            (scheme == FLOORS) & (position == 0), scheme == FLOORS,
+            (scheme == FLOORS) & (position == 0),
+            scheme == FLOORS,
             scheme == ROMAN,
-            (scheme == FLOORS_HG) & (position == 0), scheme == FLOORS_HG,
+            (scheme == FLOORS_HG) & (position == 0),
+            scheme == FLOORS_HG,
             scheme == LETTER_NUMBER,
             (scheme == BIS) & (position == 1),
             (scheme == BASE_NUMBERED) & (position > 0),
@@ -273,19 +333,30 @@ def toevoeging_strings(kind: pl.Series, number: pl.Series) -> pl.Series:
     frame = pl.DataFrame({"kind": kind, "number": number})
     digits = pl.col("number").cast(pl.String)
     return frame.select(
-        pl.when(pl.col("kind") == TOEV_NUMBER).then(digits)
-        .when(pl.col("kind") == TOEV_H).then(pl.lit("H"))
-        .when(pl.col("kind") == TOEV_ROMAN).then(pl.col("number").replace_strict(
-            list(range(len(ROMAN_NUMERALS))), list(ROMAN_NUMERALS), default="", return_dtype=pl.String))
-        .when(pl.col("kind") == TOEV_HG).then(digits + "HG")
-        .when(pl.col("kind") == TOEV_BS).then(pl.lit("BS"))
+        pl.when(pl.col("kind") == TOEV_NUMBER)
+        .then(digits)
+        .when(pl.col("kind") == TOEV_H)
+        .then(pl.lit("H"))
+        .when(pl.col("kind") == TOEV_ROMAN)
+        .then(
+            pl.col("number").replace_strict(
+                list(range(len(ROMAN_NUMERALS))), list(ROMAN_NUMERALS), default="", return_dtype=pl.String
+            )
+        )
+        .when(pl.col("kind") == TOEV_HG)
+        .then(digits + "HG")
+        .when(pl.col("kind") == TOEV_BS)
+        .then(pl.lit("BS"))
         .otherwise(None)
         .alias("huisnummertoevoeging")
     ).to_series()
 
 
 def _place_on_streets(
-    pand_woonplaats: np.ndarray, numbers_used: np.ndarray, streets: Streets, rng: np.random.Generator,
+    pand_woonplaats: np.ndarray,
+    numbers_used: np.ndarray,
+    streets: Streets,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Street of each pand (weighted within its woonplaats) and its first house-number index.
 
@@ -314,16 +385,24 @@ def _place_on_streets(
 def _gebruiksdoel(pand_type: np.ndarray, position: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Use per unit: dwellings, a shop under flats, mixed non-residential, garage boxes."""
     n = len(pand_type)
-    residential = np.isin(pand_type, (HOUSE,) + APARTMENT_TYPES)
+    residential = np.isin(pand_type, (HOUSE, *APARTMENT_TYPES))
     draw = rng.random(n)
     use = {name: index for index, (name, _) in enumerate(GEBRUIKSDOELEN)}
-    dwelling_kind = np.select([draw < 0.004, draw < 0.007],
-                              [use["winkelfunctie;woonfunctie"], use["kantoorfunctie;woonfunctie"]], use["woonfunctie"])
+    dwelling_kind = np.select(
+        [draw < 0.004, draw < 0.007],
+        [use["winkelfunctie;woonfunctie"], use["kantoorfunctie;woonfunctie"]],
+        use["woonfunctie"],
+    )
     nonres = rng.choice(len(NONRES_SHARE), size=n, p=NONRES_SHARE / NONRES_SHARE.sum())
     office = np.where(draw < 0.1, use["kantoorfunctie;winkelfunctie"], use["kantoorfunctie"])
     return np.select(
-        [pand_type >= LIGPLAATS, (pand_type == SHOP_WITH_FLATS) & (position == 0), residential,
-         pand_type == OFFICE_BLOCK, pand_type == GARAGE_BOXES],
+        [
+            pand_type >= LIGPLAATS,
+            (pand_type == SHOP_WITH_FLATS) & (position == 0),
+            residential,
+            pand_type == OFFICE_BLOCK,
+            pand_type == GARAGE_BOXES,
+        ],
         [NO_GEBRUIKSDOEL, use["winkelfunctie"], dwelling_kind, office, use["overige gebruiksfunctie"]],
         nonres,
     )
@@ -345,7 +424,11 @@ def _oppervlakte(primary: np.ndarray, pand_type: np.ndarray, rng: np.random.Gene
 
 
 def _segments(
-    street: np.ndarray, pand_offset: np.ndarray, street_numbers: np.ndarray, streets: Streets, rng: np.random.Generator,
+    street: np.ndarray,
+    pand_offset: np.ndarray,
+    street_numbers: np.ndarray,
+    streets: Streets,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Postcode segment per unit: runs of 10-30 consecutive numbers on one street share a postcode.
 
@@ -359,8 +442,14 @@ def _segments(
 
 
 def _coordinates(
-    pand_street: np.ndarray, pand_offset: np.ndarray, numbers_used: np.ndarray, street_numbers: np.ndarray,
-    streets: Streets, unit_pand: np.ndarray, pand_huisnummer: np.ndarray, rng: np.random.Generator,
+    pand_street: np.ndarray,
+    pand_offset: np.ndarray,
+    numbers_used: np.ndarray,
+    street_numbers: np.ndarray,
+    streets: Streets,
+    unit_pand: np.ndarray,
+    pand_huisnummer: np.ndarray,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """RD points: panden along their street's axis, odd and even numbers on opposite sides."""
     numbers = np.maximum(street_numbers[pand_street], 1)
@@ -372,4 +461,3 @@ def _coordinates(
     x = np.clip(pand_x[unit_pand] + rng.normal(0, 1.5, size=len(unit_pand)), 10_000, 280_000).round(3)
     y = np.clip(pand_y[unit_pand] + rng.normal(0, 1.5, size=len(unit_pand)), 300_000, 620_000).round(3)
     return x, y
-

@@ -13,34 +13,36 @@ import polars as pl
 
 from synth import buildings as bld
 from synth import connections as conn
-from synth import ids
-from synth import vocabulary
+from synth import ids, vocabulary
 from synth.places import World
 
 # name -> ((capacity, probability), ...)
 PROFILES: dict[str, tuple[tuple[str, float], ...]] = {
-    "dwelling_elk": (("1x25A", .1), ("1x35A", .35), ("1x40A", .05), ("3x25A", .45), ("3x35A", .05)),
-    "dwelling_gas": (("G4", .85), ("G6", .15)),
-    "small_elk": (("1x35A", .3), ("3x25A", .7)),
-    "medium_elk": (("3x35A", .5), ("3x50A", .5)),
-    "large_elk": (("3x63A", .5), ("3x80A", .5)),
-    "bulk_elk": (("100kVA", .5), ("250kVA", .35), ("630kVA", .15)),
-    "small_gas": (("G4", .6), ("G6", .4)),
-    "medium_gas": (("G10", .5), ("G16", .5)),
-    "large_gas": (("G25", .6), ("G40", .4)),
-    "bulk_gas": (("G65", .6), ("G100", .4)),
-    "overige_elk": (("1x6A", .3), ("1x25A", .7)),
-    "common_elk": (("3x25A", .7), ("3x35A", .3)),
-    "public_lighting": (("1x6A", .7), ("1x10A", .2), ("3x25A", .1)),
+    "dwelling_elk": (("1x25A", 0.1), ("1x35A", 0.35), ("1x40A", 0.05), ("3x25A", 0.45), ("3x35A", 0.05)),
+    "dwelling_gas": (("G4", 0.85), ("G6", 0.15)),
+    "small_elk": (("1x35A", 0.3), ("3x25A", 0.7)),
+    "medium_elk": (("3x35A", 0.5), ("3x50A", 0.5)),
+    "large_elk": (("3x63A", 0.5), ("3x80A", 0.5)),
+    "bulk_elk": (("100kVA", 0.5), ("250kVA", 0.35), ("630kVA", 0.15)),
+    "small_gas": (("G4", 0.6), ("G6", 0.4)),
+    "medium_gas": (("G10", 0.5), ("G16", 0.5)),
+    "large_gas": (("G25", 0.6), ("G40", 0.4)),
+    "bulk_gas": (("G65", 0.6), ("G100", 0.4)),
+    "overige_elk": (("1x6A", 0.3), ("1x25A", 0.7)),
+    "common_elk": (("3x25A", 0.7), ("3x35A", 0.3)),
+    "public_lighting": (("1x6A", 0.7), ("1x10A", 0.2), ("3x25A", 0.1)),
     "street_clock": (("1x6A", 1.0),),
-    "bus_shelter": (("1x6A", .9), ("1x10A", .1)),
-    "traffic_signal": (("1x10A", .4), ("3x25A", .6)),
-    "telecom_cabinet": (("1x6A", .5), ("1x10A", .3), ("1x25A", .2)),
-    "ev_charger": (("3x25A", .6), ("3x35A", .4)),
-    "pumping_station": (("3x35A", .4), ("3x63A", .4), ("3x80A", .2)),
-    "construction_site": (("3x25A", .4), ("3x35A", .3), ("3x63A", .3)),
-    "market_event": (("3x35A", .5), ("3x63A", .5)),
-    "G16": (("G16", 1.0),), "G25": (("G25", 1.0),), "G40": (("G40", 1.0),), "G65": (("G65", 1.0),),
+    "bus_shelter": (("1x6A", 0.9), ("1x10A", 0.1)),
+    "traffic_signal": (("1x10A", 0.4), ("3x25A", 0.6)),
+    "telecom_cabinet": (("1x6A", 0.5), ("1x10A", 0.3), ("1x25A", 0.2)),
+    "ev_charger": (("3x25A", 0.6), ("3x35A", 0.4)),
+    "pumping_station": (("3x35A", 0.4), ("3x63A", 0.4), ("3x80A", 0.2)),
+    "construction_site": (("3x25A", 0.4), ("3x35A", 0.3), ("3x63A", 0.3)),
+    "market_event": (("3x35A", 0.5), ("3x63A", 0.5)),
+    "G16": (("G16", 1.0),),
+    "G25": (("G25", 1.0),),
+    "G40": (("G40", 1.0),),
+    "G65": (("G65", 1.0),),
 }
 PROFILE_NAMES = tuple(PROFILES)
 # Floor-area limits (m2) between the small, medium, large and bulk profiles of non-dwellings.
@@ -65,17 +67,33 @@ def profiles(plan: pl.DataFrame, world: World) -> np.ndarray:
     sized_elk = np.array([index[name] for name in ("small_elk", "medium_elk", "large_elk", "bulk_elk")])
     sized_gas = np.array([index[name] for name in ("small_gas", "medium_gas", "large_gas", "bulk_gas")])
     infra_profile = np.array([index[name] for name in vocabulary.INFRA_CLASSES])
-    collective = np.select([dwellings <= 8, dwellings <= 20, dwellings <= 40], [index["G16"], index["G25"], index["G40"]], index["G65"])
+    collective = np.select(
+        [dwellings <= 8, dwellings <= 20, dwellings <= 40], [index["G16"], index["G25"], index["G40"]], index["G65"]
+    )
     return np.select(
         [
-            kind == conn.INFRASTRUCTURE, kind == conn.BOUWSTROOM, kind == conn.COMMON_AREA, kind == conn.COLLECTIVE_GAS,
-            (kind == conn.NOT_IN_BAG) & gas, kind == conn.NOT_IN_BAG,
-            dwelling_like & gas, dwelling_like, (primary == bld.OVERIGE) & ~gas, gas,
+            kind == conn.INFRASTRUCTURE,
+            kind == conn.BOUWSTROOM,
+            kind == conn.COMMON_AREA,
+            kind == conn.COLLECTIVE_GAS,
+            (kind == conn.NOT_IN_BAG) & gas,
+            kind == conn.NOT_IN_BAG,
+            dwelling_like & gas,
+            dwelling_like,
+            (primary == bld.OVERIGE) & ~gas,
+            gas,
         ],
         [
-            infra_profile[np.maximum(infra, 0)], index["construction_site"], index["common_elk"], collective,
-            index["small_gas"], index["small_elk"],
-            index["dwelling_gas"], index["dwelling_elk"], index["overige_elk"], sized_gas[size],
+            infra_profile[np.maximum(infra, 0)],
+            index["construction_site"],
+            index["common_elk"],
+            collective,
+            index["small_gas"],
+            index["small_elk"],
+            index["dwelling_gas"],
+            index["dwelling_elk"],
+            index["overige_elk"],
+            sized_gas[size],
         ],
         sized_elk[size],
     )

@@ -6,7 +6,7 @@ into strings at the edge: a code table gathered by index, where a negative index
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import polars as pl

@@ -14,9 +14,10 @@ rate; the rates of a group must therefore sum to at most 1.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 
@@ -26,7 +27,11 @@ EXCLUSIVE_GROUPS: dict[str, tuple[str, ...]] = {
     "postcode": ("postcode_missing", "postcode_typo", "postcode_format"),
     "woonplaats": ("woonplaats_missing", "woonplaats_gemeente", "woonplaats_old_spelling", "woonplaats_upper"),
     "bag_id": (
-        "bag_id_missing", "bag_id_stale_withdrawn", "bag_id_stale_absent", "bag_id_wrong_sibling", "bag_id_wrong_random",
+        "bag_id_missing",
+        "bag_id_stale_withdrawn",
+        "bag_id_stale_absent",
+        "bag_id_wrong_sibling",
+        "bag_id_wrong_random",
     ),
 }
 
@@ -112,7 +117,7 @@ class NoiseConfig:
     def noise_kinds(cls) -> tuple[str, ...]:
         """The fields that are noise kinds (recorded in truth `noise`), in declaration order."""
         names = cls.field_names()
-        return tuple(name for name in names[names.index("nevenadres_used"):] if not name.endswith("_m"))
+        return tuple(name for name in names[names.index("nevenadres_used") :] if not name.endswith("_m"))
 
     @classmethod
     def from_yaml(cls, path: Path | str) -> NoiseConfig:
@@ -128,9 +133,7 @@ class NoiseConfig:
         """A copy with some rates replaced; an unknown name raises ValueError listing the known ones."""
         unknown = sorted(set(overrides) - set(self.field_names()))
         if unknown:
-            raise ValueError(
-                f"unknown noise rate(s) {', '.join(unknown)}; known: {', '.join(self.field_names())}"
-            )
+            raise ValueError(f"unknown noise rate(s) {', '.join(unknown)}; known: {', '.join(self.field_names())}")
         return dataclasses.replace(self, **dict(overrides))
 
     def as_dict(self) -> dict[str, float]:

@@ -17,8 +17,7 @@ import numpy as np
 import polars as pl
 
 from synth import buildings as bld
-from synth import ids
-from synth import vocabulary
+from synth import ids, vocabulary
 from synth.config import NoiseConfig
 from synth.places import World
 
@@ -36,28 +35,53 @@ CONSTRUCTION_SITE = TRUE_CLASSES.index("construction_site")
 LARGE_OBJECT_M2 = 2_000
 
 PLAN_SCHEMA: dict[str, pl.DataType] = {
-    "kind": pl.Int8, "product": pl.Int8, "unit": pl.Int64, "bag_unit": pl.Int64, "address_row": pl.Int64,
-    "served_pand": pl.Int64, "status": pl.Int8, "infra_class": pl.Int8, "woonplaats": pl.Int32,
-    "x": pl.Float64, "y": pl.Float64, "description": pl.String, "keep_suffix": pl.Boolean,
+    "kind": pl.Int8,
+    "product": pl.Int8,
+    "unit": pl.Int64,
+    "bag_unit": pl.Int64,
+    "address_row": pl.Int64,
+    "served_pand": pl.Int64,
+    "status": pl.Int8,
+    "infra_class": pl.Int8,
+    "woonplaats": pl.Int32,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "description": pl.String,
+    "keep_suffix": pl.Boolean,
     # explicit address, for connections that do not copy a BAG address row
-    "straatnaam": pl.String, "huisnummer": pl.Int32, "huisnummertoevoeging": pl.String, "postcode": pl.String,
+    "straatnaam": pl.String,
+    "huisnummer": pl.Int32,
+    "huisnummertoevoeging": pl.String,
+    "postcode": pl.String,
     "woonplaats_known": pl.Boolean,
     # noise drawn while planning (the record's structure, not its spelling)
-    "opposite_address": pl.Boolean, "description_vague": pl.Boolean,
+    "opposite_address": pl.Boolean,
+    "description_vague": pl.Boolean,
 }
 
 
 def plan_part(n: int, **columns: object) -> pl.DataFrame:
     """A block of plan rows: given columns, every other column at its 'none' value."""
     defaults: dict[str, object] = {
-        "unit": -1, "bag_unit": -1, "address_row": -1, "served_pand": -1, "status": IN_BEDRIJF, "infra_class": -1,
-        "keep_suffix": True, "woonplaats_known": True, "opposite_address": False, "description_vague": False,
+        "unit": -1,
+        "bag_unit": -1,
+        "address_row": -1,
+        "served_pand": -1,
+        "status": IN_BEDRIJF,
+        "infra_class": -1,
+        "keep_suffix": True,
+        "woonplaats_known": True,
+        "opposite_address": False,
+        "description_vague": False,
     }
     data = {}
     for name, dtype in PLAN_SCHEMA.items():
         value = columns.get(name, defaults.get(name))
-        data[name] = pl.Series(name, value, dtype=dtype) if isinstance(value, (np.ndarray, pl.Series, list)) \
+        data[name] = (
+            pl.Series(name, value, dtype=dtype)
+            if isinstance(value, (np.ndarray, pl.Series, list))
             else pl.repeat(value, n, dtype=dtype, eager=True).rename(name)
+        )
     return pl.DataFrame(data)
 
 
@@ -78,7 +102,10 @@ def object_connections(world: World, noise: NoiseConfig, rng: np.random.Generato
 
 
 def _meter_counts(
-    units: bld.Buildings, collective: np.ndarray, noise: NoiseConfig, rng: np.random.Generator,
+    units: bld.Buildings,
+    collective: np.ndarray,
+    noise: NoiseConfig,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Electricity and gas connections per unit."""
     n = units.n_units
@@ -95,9 +122,22 @@ def _meter_counts(
     )
     gas_draw = rng.random(n)
     has_gas = np.select(
-        [units.status == bld.FORMED, dwelling, overige, nonres, units.object_type == ids.LIGPLAATS, units.object_type == ids.STANDPLAATS],
-        [False, gas_draw < noise.gas_dwelling, gas_draw < 0.03, gas_draw < noise.gas_nonresidential,
-         gas_draw < 0.25, gas_draw < 0.7],
+        [
+            units.status == bld.FORMED,
+            dwelling,
+            overige,
+            nonres,
+            units.object_type == ids.LIGPLAATS,
+            units.object_type == ids.STANDPLAATS,
+        ],
+        [
+            False,
+            gas_draw < noise.gas_dwelling,
+            gas_draw < 0.03,
+            gas_draw < noise.gas_nonresidential,
+            gas_draw < 0.25,
+            gas_draw < 0.7,
+        ],
         False,
     )
     has_gas &= ~(collective[units.unit_pand] & dwelling & alive)
@@ -137,10 +177,19 @@ def _own_meters(world: World, unit: np.ndarray, product: int, rng: np.random.Gen
     )
     templates = vocabulary.LARGE_OBJECT_DESCRIPTIONS
     description = pl.Series(np.array(templates)[rng.integers(0, len(templates), n)], dtype=pl.String).str.replace(
-        "{n}", pl.Series((rng.integers(1, 6, n)).astype(str)), literal=True)
+        "{n}", pl.Series((rng.integers(1, 6, n)).astype(str)), literal=True
+    )
     return plan_part(
-        n, kind=OBJECT, product=product, unit=unit, bag_unit=unit, address_row=unit, status=status.astype(np.int8),
-        woonplaats=units.streets.woonplaats[units.street[unit]], x=units.x[unit], y=units.y[unit],
+        n,
+        kind=OBJECT,
+        product=product,
+        unit=unit,
+        bag_unit=unit,
+        address_row=unit,
+        status=status.astype(np.int8),
+        woonplaats=units.streets.woonplaats[units.street[unit]],
+        x=units.x[unit],
+        y=units.y[unit],
         description=pl.select(pl.when(pl.Series(later)).then(description)).to_series(),
     )
 
@@ -162,9 +211,17 @@ def _pand_wide(world: World, panden: np.ndarray, product: int, kind: int, rng: n
     described = pl.Series(rng.random(len(pand)) < (1.0 if common else 0.3))
     text = pl.Series(templates[rng.integers(0, len(templates), len(pand))], dtype=pl.String)
     return plan_part(
-        len(pand), kind=kind, product=product, unit=unit, bag_unit=np.full(len(pand), -1) if common else unit,
-        address_row=unit, served_pand=pand, woonplaats=units.streets.woonplaats[units.street[unit]],
-        x=units.x[unit], y=units.y[unit], keep_suffix=not common,
+        len(pand),
+        kind=kind,
+        product=product,
+        unit=unit,
+        bag_unit=np.full(len(pand), -1) if common else unit,
+        address_row=unit,
+        served_pand=pand,
+        woonplaats=units.streets.woonplaats[units.street[unit]],
+        x=units.x[unit],
+        y=units.y[unit],
+        keep_suffix=not common,
         description=pl.select(pl.when(described).then(text)).to_series(),
     )
 
@@ -177,11 +234,19 @@ def _bouwstroom(world: World, rng: np.random.Generator) -> pl.DataFrame:
     templates = np.array(vocabulary.INFRA_DESCRIPTIONS["construction_site"])
     text = pl.Series(templates[rng.integers(0, len(templates), len(pand))], dtype=pl.String)
     text = text.str.replace("{n}", pl.Series(rng.integers(1, 9, len(pand)).astype(str)), literal=True).str.replace(
-        "{street}", world.addresses["straatnaam"].gather(pl.Series(unit)), literal=True)
+        "{street}", world.addresses["straatnaam"].gather(pl.Series(unit)), literal=True
+    )
     described = pl.Series(rng.random(len(pand)) < 0.5)
     return plan_part(
-        len(pand), kind=BOUWSTROOM, product=ELK, unit=unit, bag_unit=unit, address_row=unit,
-        woonplaats=units.streets.woonplaats[units.street[unit]], x=units.x[unit] + 8, y=units.y[unit] + 8,
+        len(pand),
+        kind=BOUWSTROOM,
+        product=ELK,
+        unit=unit,
+        bag_unit=unit,
+        address_row=unit,
+        woonplaats=units.streets.woonplaats[units.street[unit]],
+        x=units.x[unit] + 8,
+        y=units.y[unit] + 8,
         description=pl.select(pl.when(described).then(text)).to_series(),
     )
 

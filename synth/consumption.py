@@ -15,22 +15,53 @@ import polars as pl
 
 from synth import buildings as bld
 from synth import connections as conn
-from synth import ids
-from synth import vocabulary
+from synth import ids, vocabulary
 from synth.places import World
 
 CONSUMPTION_SCHEMA: dict[str, pl.DataType] = {
-    "ean": pl.String, "year": pl.Int32, "product": pl.String, "volume": pl.Float64, "unit": pl.String,
+    "ean": pl.String,
+    "year": pl.Int32,
+    "product": pl.String,
+    "volume": pl.Float64,
+    "unit": pl.String,
 }
 # Per primary function (buildings.PRIMARY_FUNCTIONS order): kWh per m2 and m3 gas per m2.
-KWH_PER_M2 = {"winkel": 150, "kantoor": 90, "industrie": 80, "overige": 15, "bijeenkomst": 70, "logies": 110,
-              "gezondheidszorg": 120, "onderwijs": 40, "sport": 80, "cel": 100}
-M3_PER_M2 = {"winkel": 8, "kantoor": 9, "industrie": 8, "overige": 2, "bijeenkomst": 12, "logies": 14,
-             "gezondheidszorg": 15, "onderwijs": 10, "sport": 14, "cel": 15}
+KWH_PER_M2 = {
+    "winkel": 150,
+    "kantoor": 90,
+    "industrie": 80,
+    "overige": 15,
+    "bijeenkomst": 70,
+    "logies": 110,
+    "gezondheidszorg": 120,
+    "onderwijs": 40,
+    "sport": 80,
+    "cel": 100,
+}
+M3_PER_M2 = {
+    "winkel": 8,
+    "kantoor": 9,
+    "industrie": 8,
+    "overige": 2,
+    "bijeenkomst": 12,
+    "logies": 14,
+    "gezondheidszorg": 15,
+    "onderwijs": 10,
+    "sport": 14,
+    "cel": 15,
+}
 # (median kWh, log-sigma) per residue class of street furniture.
-INFRA_KWH = {"public_lighting": (2500, .8), "street_clock": (250, .4), "bus_shelter": (800, .5),
-             "traffic_signal": (4500, .5), "telecom_cabinet": (6000, .8), "ev_charger": (9000, .7),
-             "pumping_station": (25000, 1.0), "construction_site": (8000, .6), "market_event": (2500, 1.0)}
+INFRA_KWH = {
+    "public_lighting": (2500, 0.8),
+    "street_clock": (250, 0.4),
+    "bus_shelter": (800, 0.5),
+    "traffic_signal": (4500, 0.5),
+    "telecom_cabinet": (6000, 0.8),
+    "ev_charger": (9000, 0.7),
+    "pumping_station": (25000, 1.0),
+    "construction_site": (8000, 0.6),
+    "market_event": (2500, 1.0),
+}
 DWELLING_KWH, DWELLING_M3 = 2500.0, 1100.0
 HEAVY_USER_SHARE, HEAVY_USER_FACTOR = 0.15, 10.0
 
@@ -52,7 +83,9 @@ def volumes(plan: pl.DataFrame, world: World, rng: np.random.Generator) -> np.nd
     volume = np.zeros(n)
 
     rows = np.flatnonzero(kind == conn.OBJECT)
-    volume[rows] = _object_volume(units, unit[rows], gas[rows], spread[rows], heavy_draw[rows]) / _meters_per_object(plan)[rows]
+    volume[rows] = (
+        _object_volume(units, unit[rows], gas[rows], spread[rows], heavy_draw[rows]) / _meters_per_object(plan)[rows]
+    )
     formed = rows[units.status[unit[rows]] == bld.FORMED]
     volume[formed] = 300 + 1700 * formed_draw[formed]
 
@@ -73,7 +106,9 @@ def volumes(plan: pl.DataFrame, world: World, rng: np.random.Generator) -> np.nd
     return np.where(plan["status"].to_numpy() == conn.IN_BEDRIJF, np.round(volume), 0.0)
 
 
-def _object_volume(units: bld.Buildings, unit: np.ndarray, gas: np.ndarray, spread: np.ndarray, heavy_draw: np.ndarray) -> np.ndarray:
+def _object_volume(
+    units: bld.Buildings, unit: np.ndarray, gas: np.ndarray, spread: np.ndarray, heavy_draw: np.ndarray
+) -> np.ndarray:
     """Yearly use of the object behind each connection: dwellings by floor area, other uses per
     m2 of their primary function (a few very heavy industrial users), ligplaatsen/standplaatsen flat."""
     area = np.maximum(units.oppervlakte[unit], 1).astype(np.float64)
@@ -81,17 +116,20 @@ def _object_volume(units: bld.Buildings, unit: np.ndarray, gas: np.ndarray, spre
     per_m2 = np.zeros((2, len(bld.PRIMARY_FUNCTIONS)))
     for index, name in enumerate(bld.PRIMARY_FUNCTIONS):
         per_m2[:, index] = (KWH_PER_M2.get(name, 0), M3_PER_M2.get(name, 0))
-    volume = area * per_m2[gas.astype(np.int64), np.maximum(primary, 0)] * spread ** 0.6
+    volume = area * per_m2[gas.astype(np.int64), np.maximum(primary, 0)] * spread**0.6
     heavy = (primary == bld.PRIMARY_FUNCTIONS.index("industrie")) & (area >= conn.LARGE_OBJECT_M2) & ~gas
     volume[heavy & (heavy_draw < HEAVY_USER_SHARE)] *= HEAVY_USER_FACTOR
     dwelling = primary == bld.WOON
     volume[dwelling] = np.where(
-        gas[dwelling], DWELLING_M3 * (area[dwelling] / 100) ** 0.7 * spread[dwelling] ** 0.35,
+        gas[dwelling],
+        DWELLING_M3 * (area[dwelling] / 100) ** 0.7 * spread[dwelling] ** 0.35,
         DWELLING_KWH * (area[dwelling] / 100) ** 0.4 * spread[dwelling] ** 0.4,
     )
     place = units.object_type[unit] != ids.VERBLIJFSOBJECT
     ligplaats = units.object_type[unit[place]] == ids.LIGPLAATS
-    volume[place] = np.where(gas[place], np.where(ligplaats, 900, 1300), np.where(ligplaats, 2800, 3200)) * spread[place] ** 0.4
+    volume[place] = (
+        np.where(gas[place], np.where(ligplaats, 900, 1300), np.where(ligplaats, 2800, 3200)) * spread[place] ** 0.4
+    )
     return volume
 
 
@@ -114,14 +152,19 @@ def _collective_gas(world: World, rng: np.random.Generator) -> np.ndarray:
     return np.bincount(units.unit_pand, weights=use, minlength=len(units.pand_type))
 
 
-def consumption_frame(ean: pl.Series, plan: pl.DataFrame, volume: np.ndarray, missing: np.ndarray, year: int) -> pl.DataFrame:
+def consumption_frame(
+    ean: pl.Series, plan: pl.DataFrame, volume: np.ndarray, missing: np.ndarray, year: int
+) -> pl.DataFrame:
     """The canonical `consumption` input: one row per connection and year, except the missing."""
     gas = plan["product"].to_numpy() == conn.GAS
     keep = pl.Series(~missing)
-    return pl.DataFrame({
-        "ean": ean,
-        "year": pl.repeat(year, len(plan), dtype=pl.Int32, eager=True),
-        "product": pl.Series(np.where(gas, "GAS", "ELK")),
-        "volume": pl.Series(volume, dtype=pl.Float64),
-        "unit": pl.Series(np.where(gas, "m3", "kWh")),
-    }, schema=CONSUMPTION_SCHEMA).filter(keep)
+    return pl.DataFrame(
+        {
+            "ean": ean,
+            "year": pl.repeat(year, len(plan), dtype=pl.Int32, eager=True),
+            "product": pl.Series(np.where(gas, "GAS", "ELK")),
+            "volume": pl.Series(volume, dtype=pl.Float64),
+            "unit": pl.Series(np.where(gas, "m3", "kWh")),
+        },
+        schema=CONSUMPTION_SCHEMA,
+    ).filter(keep)

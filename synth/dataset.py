@@ -42,8 +42,11 @@ class SynthDataset:
     @property
     def frames(self) -> dict[str, pl.DataFrame]:
         return {
-            "bag": self.bag, "connections": self.connections, "consumption": self.consumption,
-            "truth_links": self.truth_links, "truth_connections": self.truth_connections,
+            "bag": self.bag,
+            "connections": self.connections,
+            "consumption": self.consumption,
+            "truth_links": self.truth_links,
+            "truth_connections": self.truth_connections,
         }
 
 
@@ -71,17 +74,23 @@ def generate(n_objects: int, seed: int, noise: NoiseConfig = NoiseConfig(), year
         consumption=consumption_frame(ean, plan, volume, missing, year),
         truth_links=truth_links(ean, plan, true_class, world),
         truth_connections=truth_connections(ean, true_class, {**register.masks, "consumption_missing": missing}),
-        n_objects=n_objects, seed=seed, year=year, noise=noise, gemeenten=_gemeenten(world),
+        n_objects=n_objects,
+        seed=seed,
+        year=year,
+        noise=noise,
+        gemeenten=_gemeenten(world),
     )
 
 
 def _plan(world: World, noise: NoiseConfig, seed: int) -> pl.DataFrame:
     """Every connection that exists, with what it truly is (see synth.connections)."""
-    plan = pl.concat([
-        conn.object_connections(world, noise, stream(seed, "objects")),
-        infrastructure_connections(world, noise, stream(seed, "infrastructure")),
-        not_in_bag_connections(world, noise, stream(seed, "not_in_bag")),
-    ])
+    plan = pl.concat(
+        [
+            conn.object_connections(world, noise, stream(seed, "objects")),
+            infrastructure_connections(world, noise, stream(seed, "infrastructure")),
+            not_in_bag_connections(world, noise, stream(seed, "not_in_bag")),
+        ]
+    )
     return conn.apply_inactive(plan, noise, stream(seed, "inactive"))
 
 
@@ -93,9 +102,15 @@ def _gemeenten(world: World) -> list[dict[str, object]]:
             "code": f"{code:04d}",
             "name": regions.gemeente_name[g],
             "woonplaatsen": [regions.woonplaats_name[w] for w in np.flatnonzero(regions.woonplaats_gemeente == g)],
-            "netbeheerders": sorted({vocabulary.NETBEHEERDERS[o][0] for o in np.r_[
-                regions.woonplaats_elk_operator[regions.woonplaats_gemeente == g],
-                regions.woonplaats_gas_operator[regions.woonplaats_gemeente == g]]}),
+            "netbeheerders": sorted(
+                {
+                    vocabulary.NETBEHEERDERS[o][0]
+                    for o in np.r_[
+                        regions.woonplaats_elk_operator[regions.woonplaats_gemeente == g],
+                        regions.woonplaats_gas_operator[regions.woonplaats_gemeente == g],
+                    ]
+                }
+            ),
         }
         for g, code in enumerate(regions.gemeente_code)
     ]

@@ -28,9 +28,7 @@ def bag_ids(code: np.ndarray, object_type: int | np.ndarray, seq: np.ndarray) ->
 def id_strings(ids: np.ndarray | pl.Series, width: int) -> pl.Series:
     """Integer ids as zero-padded strings; negative ids (meaning "none") become null."""
     series = pl.Series(ids, dtype=pl.Int64)
-    return (
-        pl.select(pl.when(series >= 0).then(series.cast(pl.String).str.zfill(width))).to_series().rename("")
-    )
+    return pl.select(pl.when(series >= 0).then(series.cast(pl.String).str.zfill(width))).to_series().rename("")
 
 
 def gs1_check_digit(body: np.ndarray) -> np.ndarray:

@@ -14,8 +14,7 @@ import numpy as np
 import polars as pl
 
 from synth import buildings as bld
-from synth import ids
-from synth import vocabulary
+from synth import ids, vocabulary
 from synth.config import NoiseConfig, at_least_one
 from synth.connections import ELK, GAS, INFRASTRUCTURE, NOT_IN_BAG, plan_part
 from synth.places import World
@@ -39,15 +38,27 @@ def infrastructure_connections(world: World, noise: NoiseConfig, rng: np.random.
     vague = rng.random(n) < noise.description_vague
     address = world.addresses.gather(pl.Series(anchor))
 
-    own_words = _fill(_pick(rng, [vocabulary.INFRA_DESCRIPTIONS[c] for c in vocabulary.INFRA_CLASSES], infra_class),
-                      rng, address["straatnaam"])
-    phrase = _fill(_pick(rng, [vocabulary.OPPOSITE_PHRASES], np.zeros(n, dtype=np.int64)), rng,
-                   _side_street(world, anchor), number=address["huisnummer"].cast(pl.String))
-    vague_words = _fill(_pick(rng, [vocabulary.VAGUE_DESCRIPTIONS], np.zeros(n, dtype=np.int64)), rng, address["straatnaam"])
+    own_words = _fill(
+        _pick(rng, [vocabulary.INFRA_DESCRIPTIONS[c] for c in vocabulary.INFRA_CLASSES], infra_class),
+        rng,
+        address["straatnaam"],
+    )
+    phrase = _fill(
+        _pick(rng, [vocabulary.OPPOSITE_PHRASES], np.zeros(n, dtype=np.int64)),
+        rng,
+        _side_street(world, anchor),
+        number=address["huisnummer"].cast(pl.String),
+    )
+    vague_words = _fill(
+        _pick(rng, [vocabulary.VAGUE_DESCRIPTIONS], np.zeros(n, dtype=np.int64)), rng, address["straatnaam"]
+    )
     description = pl.select(
-        pl.when(pl.Series(opposite & ~vague)).then(own_words + " " + phrase)
-        .when(pl.Series(opposite)).then(phrase)
-        .when(pl.Series(vague)).then(vague_words)
+        pl.when(pl.Series(opposite & ~vague))
+        .then(own_words + " " + phrase)
+        .when(pl.Series(opposite))
+        .then(phrase)
+        .when(pl.Series(vague))
+        .then(vague_words)
         .otherwise(own_words)
     ).to_series()
 
@@ -55,14 +66,26 @@ def infrastructure_connections(world: World, noise: NoiseConfig, rng: np.random.
     x, y = _placement(world, anchor, opposite, rng)
     units = world.buildings
     return plan_part(
-        n, kind=INFRASTRUCTURE, product=ELK, infra_class=infra_class.astype(np.int8),
-        unit=np.where(opposite, anchor, -1), bag_unit=np.where(opposite, anchor, -1),
-        address_row=np.where(opposite, anchor, -1), woonplaats=units.streets.woonplaats[units.street[anchor]],
-        x=x, y=y, description=description,
-        straatnaam=pl.select(pl.when(pl.Series(~opposite & (mode == PARTIAL_STREET))).then(address["straatnaam"])).to_series(),
-        postcode=pl.select(pl.when(pl.Series(~opposite & (mode == PARTIAL_POSTCODE))).then(address["postcode"])).to_series(),
+        n,
+        kind=INFRASTRUCTURE,
+        product=ELK,
+        infra_class=infra_class.astype(np.int8),
+        unit=np.where(opposite, anchor, -1),
+        bag_unit=np.where(opposite, anchor, -1),
+        address_row=np.where(opposite, anchor, -1),
+        woonplaats=units.streets.woonplaats[units.street[anchor]],
+        x=x,
+        y=y,
+        description=description,
+        straatnaam=pl.select(
+            pl.when(pl.Series(~opposite & (mode == PARTIAL_STREET))).then(address["straatnaam"])
+        ).to_series(),
+        postcode=pl.select(
+            pl.when(pl.Series(~opposite & (mode == PARTIAL_POSTCODE))).then(address["postcode"])
+        ).to_series(),
         woonplaats_known=opposite | (mode != PARTIAL_NONE),
-        opposite_address=opposite, description_vague=vague,
+        opposite_address=opposite,
+        description_vague=vague,
     )
 
 
@@ -81,12 +104,20 @@ def not_in_bag_connections(world: World, noise: NoiseConfig, rng: np.random.Gene
     templates = np.array(vocabulary.NOT_IN_BAG_DESCRIPTIONS)
     radius, bearing = rng.uniform(30, 150, n), rng.uniform(0, 2 * np.pi, n)
     return plan_part(
-        n, kind=NOT_IN_BAG, product=np.where(rng.random(n) < 0.15, GAS, ELK).astype(np.int8), woonplaats=woonplaats,
-        x=units.x[anchor] + radius * np.cos(bearing), y=units.y[anchor] + radius * np.sin(bearing),
-        description=pl.select(pl.when(pl.Series(rng.random(n) < 0.3)).then(
-            pl.Series(templates[rng.integers(0, len(templates), n)]))).to_series(),
-        straatnaam=pl.select(pl.when(pl.Series(unknown)).then(names.gather(pl.Series(np.maximum(unknown_name, 0))))
-                             .otherwise(address["straatnaam"])).to_series(),
+        n,
+        kind=NOT_IN_BAG,
+        product=np.where(rng.random(n) < 0.15, GAS, ELK).astype(np.int8),
+        woonplaats=woonplaats,
+        x=units.x[anchor] + radius * np.cos(bearing),
+        y=units.y[anchor] + radius * np.sin(bearing),
+        description=pl.select(
+            pl.when(pl.Series(rng.random(n) < 0.3)).then(pl.Series(templates[rng.integers(0, len(templates), n)]))
+        ).to_series(),
+        straatnaam=pl.select(
+            pl.when(pl.Series(unknown))
+            .then(names.gather(pl.Series(np.maximum(unknown_name, 0))))
+            .otherwise(address["straatnaam"])
+        ).to_series(),
         huisnummer=np.where(unknown, rng.integers(1, 80, n), beyond_end),
         huisnummertoevoeging=pl.select(pl.when(pl.Series(rng.random(n) < 0.1)).then(pl.lit("A"))).to_series(),
         postcode=address["postcode"],
@@ -96,7 +127,9 @@ def not_in_bag_connections(world: World, noise: NoiseConfig, rng: np.random.Gene
 def _anchors(world: World, n: int, rng: np.random.Generator, dwellings_only: bool = False) -> np.ndarray:
     """Random live verblijfsobjecten (or only dwellings) near which a connection is placed."""
     units = world.buildings
-    candidates = np.flatnonzero(units.live & (units.object_type == ids.VERBLIJFSOBJECT) & (units.dwelling | (not dwellings_only)))
+    candidates = np.flatnonzero(
+        units.live & (units.object_type == ids.VERBLIJFSOBJECT) & (units.dwelling | (not dwellings_only))
+    )
     return candidates[rng.integers(0, len(candidates), n)]
 
 
@@ -109,11 +142,15 @@ def _pick(rng: np.random.Generator, vocabularies: list[tuple[str, ...]], which: 
     return pl.Series(flat[choice], dtype=pl.String)
 
 
-def _fill(templates: pl.Series, rng: np.random.Generator, street: pl.Series, number: pl.Series | None = None) -> pl.Series:
+def _fill(
+    templates: pl.Series, rng: np.random.Generator, street: pl.Series, number: pl.Series | None = None
+) -> pl.Series:
     """Fill `{n}` (a number, random unless given) and `{street}` in templates."""
     if number is None:
         number = pl.Series(rng.integers(1, 100, len(templates)).astype(str), dtype=pl.String)
-    return templates.str.replace("{n}", number, literal=True).str.replace("{street}", street.fill_null(""), literal=True)
+    return templates.str.replace("{n}", number, literal=True).str.replace(
+        "{street}", street.fill_null(""), literal=True
+    )
 
 
 def _side_street(world: World, anchor: np.ndarray) -> pl.Series:
@@ -126,7 +163,9 @@ def _side_street(world: World, anchor: np.ndarray) -> pl.Series:
     return pl.Series(streets.names, dtype=pl.String).gather(pl.Series(streets.name_index[other]))
 
 
-def _placement(world: World, anchor: np.ndarray, opposite: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _placement(
+    world: World, anchor: np.ndarray, opposite: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Opposite furniture stands across the street from its anchor house; the rest 15-80 m away."""
     units, streets = world.buildings, world.buildings.streets
     angle = streets.angle[units.street[anchor]]

@@ -9,7 +9,7 @@ eligible records at its own configured rate. Masks become the truth file's `nois
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import polars as pl
@@ -36,7 +36,9 @@ def exclusive_draw(rng: np.random.Generator, eligible: dict[str, np.ndarray], ra
     return masks
 
 
-def nevenadres(address_row: np.ndarray, nevenadres_row: np.ndarray, rate: float, rng: np.random.Generator) -> tuple[np.ndarray, Masks]:
+def nevenadres(
+    address_row: np.ndarray, nevenadres_row: np.ndarray, rate: float, rng: np.random.Generator
+) -> tuple[np.ndarray, Masks]:
     """Register the object's nevenadres instead of its hoofdadres (eligible: the object has one)."""
     n_units = len(nevenadres_row)
     own = (address_row >= 0) & (address_row < n_units)
@@ -63,7 +65,9 @@ def _nulls(values: pl.Series, rows: np.ndarray) -> pl.Series:
     return pl.Series([None] * len(rows), dtype=values.dtype)
 
 
-def suffix(huisletter: pl.Series, toevoeging: pl.Series, rates: dict[str, float], rng: np.random.Generator) -> tuple[pl.Series, Masks]:
+def suffix(
+    huisletter: pl.Series, toevoeging: pl.Series, rates: dict[str, float], rng: np.random.Generator
+) -> tuple[pl.Series, Masks]:
     """Fuse huisletter and toevoeging into the register's one field; drop it or respell it.
 
     Eligible: addresses with a huisletter or toevoeging. Clean form is the plain concatenation
@@ -72,8 +76,11 @@ def suffix(huisletter: pl.Series, toevoeging: pl.Series, rates: dict[str, float]
     clean = pl.select(pl.concat_str([huisletter, toevoeging], ignore_nulls=True)).to_series()
     clean = pl.select(pl.when(clean != "").then(clean)).to_series().rename("huisnummertoevoeging")
     eligible = clean.is_not_null().to_numpy()
-    masks = exclusive_draw(rng, {"suffix_missing": eligible, "suffix_variant": eligible},
-                           {"suffix_missing": rates["suffix_missing"], "suffix_variant": rates["suffix_variant"]})
+    masks = exclusive_draw(
+        rng,
+        {"suffix_missing": eligible, "suffix_variant": eligible},
+        {"suffix_missing": rates["suffix_missing"], "suffix_variant": rates["suffix_variant"]},
+    )
     draw = rng.random(len(clean))
 
     def respell(_: pl.Series, rows: np.ndarray) -> pl.Series:
@@ -91,18 +98,46 @@ def _suffix_variant() -> pl.Expr:
     digits = T.str.extract(r"^(\d+)", 1)
     roman_value = T.replace_strict(["I", "II", "III", "IV"], ["1", "2", "3", "4"], default=None)
     return (
-        pl.when(T.is_null()).then(pl.when(r < 0.7).then(flipped).otherwise("-" + L))
-        .when(L.is_not_null()).then(
-            pl.when(r < 0.4).then(L + "-" + T).when(r < 0.7).then(L + " " + T)
-            .when(r < 0.85).then(flipped + T).otherwise(L + "/" + T))
-        .when(T == "H").then(pl.when(r < 0.3).then(pl.lit("hs")).when(r < 0.55).then(pl.lit("huis"))
-                             .when(r < 0.8).then(pl.lit("h")).otherwise(pl.lit("HS")))
-        .when(T == "BS").then(pl.when(r < 0.4).then(pl.lit("bis")).when(r < 0.8).then(pl.lit("BIS")).otherwise(pl.lit("Bis")))
-        .when(roman_value.is_not_null()).then(pl.when(r < 0.6).then(roman_value).otherwise(T.str.to_lowercase()))
-        .when(T.str.ends_with("HG")).then(pl.when(r < 0.5).then(digits + " hoog").otherwise(digits + "e"))
-        .when(T.str.contains(r"^\d$")).then(
-            pl.when(r < 0.4).then("-" + T).when(r < 0.6).then(T + " hoog").when(r < 0.8).then(T + "e").otherwise(T + "HG"))
-        .when(T.str.contains(r"^\d+$")).then(pl.when(r < 0.6).then("-" + T).otherwise("/" + T))
+        pl.when(T.is_null())
+        .then(pl.when(r < 0.7).then(flipped).otherwise("-" + L))
+        .when(L.is_not_null())
+        .then(
+            pl.when(r < 0.4)
+            .then(L + "-" + T)
+            .when(r < 0.7)
+            .then(L + " " + T)
+            .when(r < 0.85)
+            .then(flipped + T)
+            .otherwise(L + "/" + T)
+        )
+        .when(T == "H")
+        .then(
+            pl.when(r < 0.3)
+            .then(pl.lit("hs"))
+            .when(r < 0.55)
+            .then(pl.lit("huis"))
+            .when(r < 0.8)
+            .then(pl.lit("h"))
+            .otherwise(pl.lit("HS"))
+        )
+        .when(T == "BS")
+        .then(pl.when(r < 0.4).then(pl.lit("bis")).when(r < 0.8).then(pl.lit("BIS")).otherwise(pl.lit("Bis")))
+        .when(roman_value.is_not_null())
+        .then(pl.when(r < 0.6).then(roman_value).otherwise(T.str.to_lowercase()))
+        .when(T.str.ends_with("HG"))
+        .then(pl.when(r < 0.5).then(digits + " hoog").otherwise(digits + "e"))
+        .when(T.str.contains(r"^\d$"))
+        .then(
+            pl.when(r < 0.4)
+            .then("-" + T)
+            .when(r < 0.6)
+            .then(T + " hoog")
+            .when(r < 0.8)
+            .then(T + "e")
+            .otherwise(T + "HG")
+        )
+        .when(T.str.contains(r"^\d+$"))
+        .then(pl.when(r < 0.6).then("-" + T).otherwise("/" + T))
         .otherwise("-" + T.str.to_lowercase())
         .alias("suffix")
     )
@@ -139,8 +174,10 @@ def _postcode_typo() -> pl.Expr:
     shifted = number + (pl.when(pl.col("up")).then((digit + 1) % 10).otherwise((digit + 9) % 10) - digit) * place
     swapped = pc.str.slice(0, 4) + pc.str.slice(5, 1) + pc.str.slice(4, 1)
     return (
-        pl.when((pc.str.slice(4, 1) != pc.str.slice(5, 1)) & (pl.col("r") < 0.5)).then(swapped)
-        .otherwise(shifted.cast(pl.String) + letters).alias("postcode")
+        pl.when((pc.str.slice(4, 1) != pc.str.slice(5, 1)) & (pl.col("r") < 0.5))
+        .then(swapped)
+        .otherwise(shifted.cast(pl.String) + letters)
+        .alias("postcode")
     )
 
 
@@ -149,9 +186,12 @@ def _postcode_spelling() -> pl.Expr:
     pc = pl.col("pc")
     digits, letters = pc.str.slice(0, 4), pc.str.slice(4, 2)
     return (
-        pl.when(pl.col("r") < 0.4).then(digits + " " + letters)
-        .when(pl.col("r") < 0.65).then(pc.str.to_lowercase())
-        .when(pl.col("r") < 0.85).then(digits + " " + letters.str.to_lowercase())
+        pl.when(pl.col("r") < 0.4)
+        .then(digits + " " + letters)
+        .when(pl.col("r") < 0.65)
+        .then(pc.str.to_lowercase())
+        .when(pl.col("r") < 0.85)
+        .then(digits + " " + letters.str.to_lowercase())
         .otherwise(pc + " ")
         .alias("postcode")
     )
@@ -195,16 +235,24 @@ def _typo(values: pl.Series, position: np.ndarray, operation: np.ndarray) -> pl.
     head, here, after, rest = s.str.slice(0, p), s.str.slice(p, 1), s.str.slice(p + 1, 1), s.str.slice(p + 2)
     dropped = head + s.str.slice(p + 1)
     return frame.select(
-        pl.when(pl.col("op") == 0).then(dropped)
-        .when(pl.col("op") == 1).then(head + here + here + s.str.slice(p + 1))
-        .when(here != after).then(head + after + here + rest)
+        pl.when(pl.col("op") == 0)
+        .then(dropped)
+        .when(pl.col("op") == 1)
+        .then(head + here + here + s.str.slice(p + 1))
+        .when(here != after)
+        .then(head + after + here + rest)
         .otherwise(dropped)
     ).to_series()
 
 
 def woonplaats(
-    known: np.ndarray, woonplaats_index: np.ndarray, names: list[str], gemeente_names: list[str], old_names: list[str],
-    rates: dict[str, float], rng: np.random.Generator,
+    known: np.ndarray,
+    woonplaats_index: np.ndarray,
+    names: list[str],
+    gemeente_names: list[str],
+    old_names: list[str],
+    rates: dict[str, float],
+    rng: np.random.Generator,
 ) -> tuple[pl.Series, Masks]:
     """Leave the woonplaats out, or write the gemeente's name, an old spelling, or capitals.
 
@@ -212,20 +260,30 @@ def woonplaats(
     `woonplaats_index` where `known`. Eligible: records with a woonplaats; for the gemeente kind
     only where the gemeente's name differs from the woonplaats's.
     """
-    differs = np.array([gemeente != name for gemeente, name in zip(gemeente_names, names)])
+    differs = np.array([gemeente != name for gemeente, name in zip(gemeente_names, names, strict=False)])
     eligible = {kind: known for kind in rates}
     eligible["woonplaats_gemeente"] = known & differs[woonplaats_index]
     masks = exclusive_draw(rng, eligible, rates)
     result = pl.select(pl.when(pl.Series(known)).then(pl.Series(names).gather(woonplaats_index))).to_series()
-    result = patch(result, masks["woonplaats_gemeente"], lambda _, rows: pl.Series(gemeente_names).gather(woonplaats_index[rows]))
-    result = patch(result, masks["woonplaats_old_spelling"], lambda _, rows: pl.Series(old_names).gather(woonplaats_index[rows]))
+    result = patch(
+        result, masks["woonplaats_gemeente"], lambda _, rows: pl.Series(gemeente_names).gather(woonplaats_index[rows])
+    )
+    result = patch(
+        result, masks["woonplaats_old_spelling"], lambda _, rows: pl.Series(old_names).gather(woonplaats_index[rows])
+    )
     result = patch(result, masks["woonplaats_upper"], lambda subset, _: subset.str.to_uppercase())
     return patch(result, masks["woonplaats_missing"], _nulls).rename("woonplaats"), masks
 
 
 def bag_id(
-    unit: np.ndarray, predecessor: np.ndarray, pand_first: np.ndarray, pand_units: np.ndarray, unit_pand: np.ndarray,
-    n_units: int, rates: dict[str, float], rng: np.random.Generator,
+    unit: np.ndarray,
+    predecessor: np.ndarray,
+    pand_first: np.ndarray,
+    pand_units: np.ndarray,
+    unit_pand: np.ndarray,
+    n_units: int,
+    rates: dict[str, float],
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, Masks]:
     """The object index the register names, or a marker for an id BAG does not have.
 
@@ -247,9 +305,16 @@ def bag_id(
     masks = exclusive_draw(rng, eligible, rates)
     size = pand_units[pand]
     position = safe - pand_first[pand]
-    sibling = pand_first[pand] + (position + 1 + (rng.random(len(unit)) * np.maximum(size - 1, 1)).astype(np.int64)) % size
+    sibling = (
+        pand_first[pand] + (position + 1 + (rng.random(len(unit)) * np.maximum(size - 1, 1)).astype(np.int64)) % size
+    )
     result = np.select(
-        [masks["bag_id_missing"], masks["bag_id_stale_withdrawn"], masks["bag_id_wrong_sibling"], masks["bag_id_wrong_random"]],
+        [
+            masks["bag_id_missing"],
+            masks["bag_id_stale_withdrawn"],
+            masks["bag_id_wrong_sibling"],
+            masks["bag_id_wrong_random"],
+        ],
         [-1, predecessor[safe], sibling, rng.integers(0, n_units, len(unit))],
         unit,
     )
@@ -262,7 +327,11 @@ def absent_ids(real: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def coordinates(
-    x: np.ndarray, y: np.ndarray, rates: dict[str, float], jitter_m: float, rng: np.random.Generator,
+    x: np.ndarray,
+    y: np.ndarray,
+    rates: dict[str, float],
+    jitter_m: float,
+    rng: np.random.Generator,
 ) -> tuple[pl.Series, pl.Series, Masks]:
     """Only some operators record a point: drop it, or displace it 50-300 m; always a few metres off.
 

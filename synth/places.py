@@ -22,11 +22,23 @@ from synth.regions import Regions, build_regions
 from synth.streams import stream
 
 BAG_SCHEMA: dict[str, pl.DataType] = {
-    "object_id": pl.String, "object_type": pl.String, "nummeraanduiding_id": pl.String, "hoofdadres": pl.Boolean,
-    "openbare_ruimte_naam": pl.String, "huisnummer": pl.Int32, "huisletter": pl.String,
-    "huisnummertoevoeging": pl.String, "postcode": pl.String, "woonplaats_naam": pl.String,
-    "gemeente_code": pl.String, "gebruiksdoel": pl.String, "oppervlakte": pl.Int32, "status": pl.String,
-    "pand_id": pl.String, "x": pl.Float64, "y": pl.Float64,
+    "object_id": pl.String,
+    "object_type": pl.String,
+    "nummeraanduiding_id": pl.String,
+    "hoofdadres": pl.Boolean,
+    "openbare_ruimte_naam": pl.String,
+    "huisnummer": pl.Int32,
+    "huisletter": pl.String,
+    "huisnummertoevoeging": pl.String,
+    "postcode": pl.String,
+    "woonplaats_naam": pl.String,
+    "gemeente_code": pl.String,
+    "gebruiksdoel": pl.String,
+    "oppervlakte": pl.Int32,
+    "status": pl.String,
+    "pand_id": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
 }
 OBJECT_TYPES = ("", "verblijfsobject", "ligplaats", "standplaats")
 NONRESIDENTIAL_NEVENADRES_WEIGHT = 5.0
@@ -91,8 +103,14 @@ def build_world(n_objects: int, seed: int, noise: NoiseConfig) -> World:
 
     bag = _bag_frame(units, regions, object_unit, object_id, successor, neven_unit, addresses, rng)
     return World(
-        regions=regions, buildings=units, object_id=object_id, predecessor=predecessor,
-        nevenadres_row=nevenadres_row, addresses=addresses, street_top=street_top, bag=bag,
+        regions=regions,
+        buildings=units,
+        object_id=object_id,
+        predecessor=predecessor,
+        nevenadres_row=nevenadres_row,
+        addresses=addresses,
+        street_top=street_top,
+        bag=bag,
     )
 
 
@@ -107,12 +125,17 @@ def weighted_sample(weight: np.ndarray, k: int, rng: np.random.Generator) -> np.
 
 def _choose_successors(units: Buildings, n: int, rng: np.random.Generator) -> np.ndarray:
     """Live verblijfsobjecten that replaced a now withdrawn object at the same address."""
-    eligible = (units.object_type == ids.VERBLIJFSOBJECT) & np.isin(units.status, (bld.IN_USE, bld.IN_USE_NOT_MEASURED, bld.RENOVATION))
+    eligible = (units.object_type == ids.VERBLIJFSOBJECT) & np.isin(
+        units.status, (bld.IN_USE, bld.IN_USE_NOT_MEASURED, bld.RENOVATION)
+    )
     return weighted_sample(eligible.astype(np.float64), n, rng)
 
 
 def _nevenadressen(
-    units: Buildings, regions: Regions, noise: NoiseConfig, rng: np.random.Generator,
+    units: Buildings,
+    regions: Regions,
+    noise: NoiseConfig,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Nevenadressen on another street of the same woonplaats, numbered after that street's end.
 
@@ -139,35 +162,49 @@ def _nevenadressen(
 
 
 def _address_table(
-    units: Buildings, regions: Regions, street: np.ndarray, neven_unit: np.ndarray, neven_number: np.ndarray,
+    units: Buildings,
+    regions: Regions,
+    street: np.ndarray,
+    neven_unit: np.ndarray,
+    neven_number: np.ndarray,
     rng: np.random.Generator,
 ) -> pl.DataFrame:
     """One row per nummeraanduiding: the units' hoofdadressen, then the nevenadressen."""
     streets = units.streets
-    segment = np.r_[units.segment, np.where(units.segment[neven_unit] >= 0, units.street_last_segment[street[units.n_units:]], -1)]
+    segment = np.r_[
+        units.segment, np.where(units.segment[neven_unit] >= 0, units.street_last_segment[street[units.n_units :]], -1)
+    ]
     letter = np.r_[units.letter, np.full(len(neven_unit), -1)]
     n_rows = len(street)
     woonplaats = streets.woonplaats[street]
     number_id = ids.bag_ids(regions.woonplaats_id_code[woonplaats], ids.NUMMERAANDUIDING, ids.sequence(rng, n_rows))
-    return pl.DataFrame({
-        "nummeraanduiding_id": ids.id_strings(number_id, 16),
-        "straatnaam": lookup(streets.names, streets.name_index[street]),
-        "huisnummer": pl.Series(np.r_[units.huisnummer, neven_number]).cast(pl.Int32),
-        "huisletter": lookup(bld.LETTER_TABLE, letter),
-        "huisnummertoevoeging": bld.toevoeging_strings(
-            pl.Series(np.r_[units.toevoeging_kind, np.zeros(len(neven_unit), dtype=np.int64)]),
-            pl.Series(np.r_[units.toevoeging_number, np.zeros(len(neven_unit), dtype=np.int64)]),
-        ),
-        "postcode": lookup(units.segment_postcode, segment),
-        "woonplaats_naam": lookup(regions.woonplaats_name, woonplaats),
-        "woonplaats": pl.Series(woonplaats, dtype=pl.Int32),
-        "street": pl.Series(street, dtype=pl.Int32),
-    })
+    return pl.DataFrame(
+        {
+            "nummeraanduiding_id": ids.id_strings(number_id, 16),
+            "straatnaam": lookup(streets.names, streets.name_index[street]),
+            "huisnummer": pl.Series(np.r_[units.huisnummer, neven_number]).cast(pl.Int32),
+            "huisletter": lookup(bld.LETTER_TABLE, letter),
+            "huisnummertoevoeging": bld.toevoeging_strings(
+                pl.Series(np.r_[units.toevoeging_kind, np.zeros(len(neven_unit), dtype=np.int64)]),
+                pl.Series(np.r_[units.toevoeging_number, np.zeros(len(neven_unit), dtype=np.int64)]),
+            ),
+            "postcode": lookup(units.segment_postcode, segment),
+            "woonplaats_naam": lookup(regions.woonplaats_name, woonplaats),
+            "woonplaats": pl.Series(woonplaats, dtype=pl.Int32),
+            "street": pl.Series(street, dtype=pl.Int32),
+        }
+    )
 
 
 def _bag_frame(
-    units: Buildings, regions: Regions, object_unit: np.ndarray, object_id: np.ndarray, successor: np.ndarray,
-    neven_unit: np.ndarray, addresses: pl.DataFrame, rng: np.random.Generator,
+    units: Buildings,
+    regions: Regions,
+    object_unit: np.ndarray,
+    object_id: np.ndarray,
+    successor: np.ndarray,
+    neven_unit: np.ndarray,
+    addresses: pl.DataFrame,
+    rng: np.random.Generator,
 ) -> pl.DataFrame:
     """The canonical `bag` input: one row per (object, nummeraanduiding), sorted by object id,
     hoofdadres first. Rows are put in order as integers, before any string column exists."""
@@ -191,22 +228,25 @@ def _bag_frame(
     gemeente = regions.gemeente_code[regions.woonplaats_gemeente[units.streets.woonplaats[units.street[row_unit]]]]
 
     address = addresses.gather(pl.Series(row_address))
-    return pl.DataFrame({
-        "object_id": ids.id_strings(object_id[row_object], 16),
-        "object_type": lookup(OBJECT_TYPES, units.object_type[row_unit]),
-        "nummeraanduiding_id": address["nummeraanduiding_id"],
-        "hoofdadres": pl.Series(hoofdadres),
-        "openbare_ruimte_naam": address["straatnaam"],
-        "huisnummer": address["huisnummer"],
-        "huisletter": address["huisletter"],
-        "huisnummertoevoeging": address["huisnummertoevoeging"],
-        "postcode": address["postcode"],
-        "woonplaats_naam": address["woonplaats_naam"],
-        "gemeente_code": ids.id_strings(gemeente, 4),
-        "gebruiksdoel": lookup([name for name, _ in bld.GEBRUIKSDOELEN], units.gebruiksdoel[row_unit]),
-        "oppervlakte": nullable(area, area >= 0, pl.Int32),
-        "status": lookup(bld.STATUSES, status),
-        "pand_id": ids.id_strings(np.where(in_pand, pand_id[units.unit_pand[row_unit]], -1), 16),
-        "x": (units.x[row_unit] + np.where(predecessor, jitter_x[order], 0.0)).round(3),
-        "y": (units.y[row_unit] + np.where(predecessor, jitter_y[order], 0.0)).round(3),
-    }, schema=BAG_SCHEMA)
+    return pl.DataFrame(
+        {
+            "object_id": ids.id_strings(object_id[row_object], 16),
+            "object_type": lookup(OBJECT_TYPES, units.object_type[row_unit]),
+            "nummeraanduiding_id": address["nummeraanduiding_id"],
+            "hoofdadres": pl.Series(hoofdadres),
+            "openbare_ruimte_naam": address["straatnaam"],
+            "huisnummer": address["huisnummer"],
+            "huisletter": address["huisletter"],
+            "huisnummertoevoeging": address["huisnummertoevoeging"],
+            "postcode": address["postcode"],
+            "woonplaats_naam": address["woonplaats_naam"],
+            "gemeente_code": ids.id_strings(gemeente, 4),
+            "gebruiksdoel": lookup([name for name, _ in bld.GEBRUIKSDOELEN], units.gebruiksdoel[row_unit]),
+            "oppervlakte": nullable(area, area >= 0, pl.Int32),
+            "status": lookup(bld.STATUSES, status),
+            "pand_id": ids.id_strings(np.where(in_pand, pand_id[units.unit_pand[row_unit]], -1), 16),
+            "x": (units.x[row_unit] + np.where(predecessor, jitter_x[order], 0.0)).round(3),
+            "y": (units.y[row_unit] + np.where(predecessor, jitter_y[order], 0.0)).round(3),
+        },
+        schema=BAG_SCHEMA,
+    )

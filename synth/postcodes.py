@@ -38,13 +38,13 @@ def segment_postcodes(segment_woonplaats: np.ndarray, n_woonplaatsen: int, rng: 
     pc4_index = first_pc4[segment_woonplaats] + local // per_pc4
     rotation = rng.integers(0, len(LETTER_PAIRS), size=len(codes))
     pair = (rotation[pc4_index] + local % per_pc4) % len(LETTER_PAIRS)
-    return (
-        pl.Series(codes[pc4_index]).cast(pl.String) + pl.Series(LETTER_PAIRS).gather(pl.Series(pair))
-    ).rename("postcode")
+    return (pl.Series(codes[pc4_index]).cast(pl.String) + pl.Series(LETTER_PAIRS).gather(pl.Series(pair))).rename(
+        "postcode"
+    )
 
 
 def _pc4_block(n: int, rng: np.random.Generator) -> np.ndarray:
     """n ascending PC4 codes from one window about three times as wide: an area's codes lie close."""
     window = min(len(PC4_CODES), 3 * n)
     start = int(rng.integers(0, len(PC4_CODES) - window + 1))
-    return np.sort(rng.choice(PC4_CODES[start:start + window], size=n, replace=False))
+    return np.sort(rng.choice(PC4_CODES[start : start + window], size=n, replace=False))

@@ -100,19 +100,30 @@ def build_regions(n_objects: int, rng: np.random.Generator) -> Regions:
 
     elk_operator, gas_operator = _operators(x)
     return Regions(
-        gemeente_code=codes, gemeente_name=gemeente_name, woonplaats_gemeente=woonplaats_gemeente,
-        woonplaats_name=woonplaats_name, woonplaats_old_name=woonplaats_old, woonplaats_id_code=id_code,
-        woonplaats_weight=weight, woonplaats_x=x, woonplaats_y=y,
-        woonplaats_elk_operator=elk_operator, woonplaats_gas_operator=gas_operator,
+        gemeente_code=codes,
+        gemeente_name=gemeente_name,
+        woonplaats_gemeente=woonplaats_gemeente,
+        woonplaats_name=woonplaats_name,
+        woonplaats_old_name=woonplaats_old,
+        woonplaats_id_code=id_code,
+        woonplaats_weight=weight,
+        woonplaats_x=x,
+        woonplaats_y=y,
+        woonplaats_elk_operator=elk_operator,
+        woonplaats_gas_operator=gas_operator,
     )
 
 
 def _gemeente_names(
-    rng: np.random.Generator, spare: np.ndarray, names: list[str], woonplaats_name: list[str],
-    is_main: np.ndarray, per_gemeente: np.ndarray,
+    rng: np.random.Generator,
+    spare: np.ndarray,
+    names: list[str],
+    woonplaats_name: list[str],
+    is_main: np.ndarray,
+    per_gemeente: np.ndarray,
 ) -> list[str]:
     """Half the gemeenten are named after their main woonplaats; the rest (merged ones) are not."""
-    main_names = [name for name, main in zip(woonplaats_name, is_main) if main]
+    main_names = [name for name, main in zip(woonplaats_name, is_main, strict=False) if main]
     regional = list(vocabulary.REGIONAL_GEMEENTE_NAMES)
     result = []
     for g, main_name in enumerate(main_names):
@@ -126,7 +137,10 @@ def _gemeente_names(
 
 
 def _share_one_name_across_gemeenten(
-    names: list[str], old_names: list[str], gemeente: np.ndarray, is_main: np.ndarray,
+    names: list[str],
+    old_names: list[str],
+    gemeente: np.ndarray,
+    is_main: np.ndarray,
 ) -> None:
     """Two woonplaatsen in different gemeenten share a name (as the two Hengelos do)."""
     minor = np.flatnonzero(~is_main)
@@ -147,7 +161,9 @@ def _operators(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def build_streets(regions: Regions, panden_per_woonplaats: np.ndarray, rng: np.random.Generator) -> Streets:
     """Streets for each woonplaats, enough for its panden, with names unique within the woonplaats."""
     pool = vocabulary.street_names()
-    n_streets = np.minimum(np.maximum(1, np.round(panden_per_woonplaats / PANDEN_PER_STREET)), len(pool)).astype(np.int64)
+    n_streets = np.minimum(np.maximum(1, np.round(panden_per_woonplaats / PANDEN_PER_STREET)), len(pool)).astype(
+        np.int64
+    )
     first = np.r_[0, np.cumsum(n_streets)]
     woonplaats = np.repeat(np.arange(regions.n_woonplaatsen), n_streets)
     name_index = np.concatenate([rng.choice(len(pool), size=k, replace=False) for k in n_streets])

@@ -20,10 +20,20 @@ from synth.config import EXCLUSIVE_GROUPS, NoiseConfig
 from synth.places import World
 
 CONNECTIONS_SCHEMA: dict[str, pl.DataType] = {
-    "ean": pl.String, "product": pl.String, "netbeheerder": pl.String, "straatnaam": pl.String,
-    "huisnummer": pl.Int32, "huisnummertoevoeging": pl.String, "postcode": pl.String, "woonplaats": pl.String,
-    "locatieomschrijving": pl.String, "bag_id": pl.String, "x": pl.Float64, "y": pl.Float64,
-    "fysieke_status": pl.String, "aansluitcapaciteit": pl.String,
+    "ean": pl.String,
+    "product": pl.String,
+    "netbeheerder": pl.String,
+    "straatnaam": pl.String,
+    "huisnummer": pl.Int32,
+    "huisnummertoevoeging": pl.String,
+    "postcode": pl.String,
+    "woonplaats": pl.String,
+    "locatieomschrijving": pl.String,
+    "bag_id": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "fysieke_status": pl.String,
+    "aansluitcapaciteit": pl.String,
 }
 
 # The parts of a BAG address the register copies (then distorts).
@@ -40,7 +50,9 @@ class Register:
     masks: noise.Masks
 
 
-def order_by_ean(plan: pl.DataFrame, world: World, rng: np.random.Generator) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
+def order_by_ean(
+    plan: pl.DataFrame, world: World, rng: np.random.Generator
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
     """Give every connection an EAN from its operator's range and sort by it.
 
     Sequence numbers are handed out in a random order, so EAN order says nothing about the
@@ -48,7 +60,9 @@ def order_by_ean(plan: pl.DataFrame, world: World, rng: np.random.Generator) -> 
     """
     woonplaats = plan["woonplaats"].to_numpy()
     gas = plan["product"].to_numpy() == conn.GAS
-    operator = np.where(gas, world.regions.woonplaats_gas_operator[woonplaats], world.regions.woonplaats_elk_operator[woonplaats])
+    operator = np.where(
+        gas, world.regions.woonplaats_gas_operator[woonplaats], world.regions.woonplaats_elk_operator[woonplaats]
+    )
     company = np.array([code for _, code in vocabulary.NETBEHEERDERS])
     shuffled = rng.permutation(len(plan))
     seq = np.empty(len(plan), dtype=np.int64)
@@ -67,31 +81,50 @@ def build_register(plan: pl.DataFrame, world: World, config: NoiseConfig, rng: n
     masks: noise.Masks = {}
     units = world.buildings
 
-    address_row, found = noise.nevenadres(plan["address_row"].to_numpy(), world.nevenadres_row, config.nevenadres_used, rng)
+    address_row, found = noise.nevenadres(
+        plan["address_row"].to_numpy(), world.nevenadres_row, config.nevenadres_used, rng
+    )
     masks.update(found)
     address = world.addresses.select(ADDRESS_FIELDS).gather(nullable(address_row, address_row >= 0, pl.Int64))
     keep_suffix = plan["keep_suffix"]
     suffix, found = noise.suffix(
         pl.select(pl.when(keep_suffix).then(address["huisletter"])).to_series(),
-        pl.select(pl.when(keep_suffix).then(pl.coalesce(address["huisnummertoevoeging"], plan["huisnummertoevoeging"]))).to_series(),
-        _group(rates, "suffix"), rng,
+        pl.select(
+            pl.when(keep_suffix).then(pl.coalesce(address["huisnummertoevoeging"], plan["huisnummertoevoeging"]))
+        ).to_series(),
+        _group(rates, "suffix"),
+        rng,
     )
     masks.update(found)
-    postcode, found = noise.postcode(pl.select(pl.coalesce(address["postcode"], plan["postcode"])).to_series(), _group(rates, "postcode"), rng)
+    postcode, found = noise.postcode(
+        pl.select(pl.coalesce(address["postcode"], plan["postcode"])).to_series(), _group(rates, "postcode"), rng
+    )
     masks.update(found)
-    street, found = noise.street(pl.select(pl.coalesce(address["straatnaam"], plan["straatnaam"])).to_series(), rates, rng)
+    street, found = noise.street(
+        pl.select(pl.coalesce(address["straatnaam"], plan["straatnaam"])).to_series(), rates, rng
+    )
     masks.update(found)
     regions = world.regions
     place, found = noise.woonplaats(
-        plan["woonplaats_known"].to_numpy(), plan["woonplaats"].to_numpy(), regions.woonplaats_name,
-        [regions.gemeente_name[g] for g in regions.woonplaats_gemeente], regions.woonplaats_old_name,
-        _group(rates, "woonplaats"), rng,
+        plan["woonplaats_known"].to_numpy(),
+        plan["woonplaats"].to_numpy(),
+        regions.woonplaats_name,
+        [regions.gemeente_name[g] for g in regions.woonplaats_gemeente],
+        regions.woonplaats_old_name,
+        _group(rates, "woonplaats"),
+        rng,
     )
     masks.update(found)
 
     bag_object, absent, found = noise.bag_id(
-        plan["bag_unit"].to_numpy(), world.predecessor, units.pand_first, units.pand_units, units.unit_pand,
-        units.n_units, _group(rates, "bag_id"), rng,
+        plan["bag_unit"].to_numpy(),
+        world.predecessor,
+        units.pand_first,
+        units.pand_units,
+        units.unit_pand,
+        units.n_units,
+        _group(rates, "bag_id"),
+        rng,
     )
     masks.update(found)
     bag_id_int = np.where(bag_object >= 0, world.object_id[np.maximum(bag_object, 0)], -1)
@@ -102,22 +135,25 @@ def build_register(plan: pl.DataFrame, world: World, config: NoiseConfig, rng: n
     masks.update(noise.status_code(len(plan), config.status_code, rng))
     status = plan["status"].to_numpy() + np.where(masks["status_code"], len(conn.STATUS_WORDS), 0)
 
-    frame = pl.DataFrame({
-        "ean": ids.id_strings(ean, 18),
-        "product": pl.Series(conn.PRODUCTS).gather(pl.Series(plan["product"].to_numpy())),
-        "netbeheerder": pl.Series([name for name, _ in vocabulary.NETBEHEERDERS]).gather(pl.Series(operator)),
-        "straatnaam": street,
-        "huisnummer": pl.select(pl.coalesce(address["huisnummer"], plan["huisnummer"])).to_series(),
-        "huisnummertoevoeging": suffix,
-        "postcode": postcode,
-        "woonplaats": place,
-        "locatieomschrijving": plan["description"],
-        "bag_id": ids.id_strings(bag_id_int, 16),
-        "x": x,
-        "y": y,
-        "fysieke_status": lookup(conn.STATUS_WORDS + conn.STATUS_CODES, status),
-        "aansluitcapaciteit": capacities(profiles(plan, world), rng),
-    }, schema=CONNECTIONS_SCHEMA)
+    frame = pl.DataFrame(
+        {
+            "ean": ids.id_strings(ean, 18),
+            "product": pl.Series(conn.PRODUCTS).gather(pl.Series(plan["product"].to_numpy())),
+            "netbeheerder": pl.Series([name for name, _ in vocabulary.NETBEHEERDERS]).gather(pl.Series(operator)),
+            "straatnaam": street,
+            "huisnummer": pl.select(pl.coalesce(address["huisnummer"], plan["huisnummer"])).to_series(),
+            "huisnummertoevoeging": suffix,
+            "postcode": postcode,
+            "woonplaats": place,
+            "locatieomschrijving": plan["description"],
+            "bag_id": ids.id_strings(bag_id_int, 16),
+            "x": x,
+            "y": y,
+            "fysieke_status": lookup(conn.STATUS_WORDS + conn.STATUS_CODES, status),
+            "aansluitcapaciteit": capacities(profiles(plan, world), rng),
+        },
+        schema=CONNECTIONS_SCHEMA,
+    )
     masks["opposite_address"] = plan["opposite_address"].to_numpy()
     masks["description_vague"] = plan["description_vague"].to_numpy()
     return Register(connections=frame, plan=plan, ean=ean, masks=masks)

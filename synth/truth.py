@@ -34,11 +34,14 @@ def truth_connections(ean: pl.Series, true_class: np.ndarray, masks: Masks) -> p
         packed |= masks[kind].astype(np.int64) << bit
     combinations, index = np.unique(packed, return_inverse=True)
     labels = [";".join(kind for bit, kind in enumerate(kinds) if combo >> bit & 1) for combo in combinations.tolist()]
-    return pl.DataFrame({
-        "ean": ean,
-        "true_class": lookup(conn.TRUE_CLASSES, true_class),
-        "noise": lookup(labels, index),
-    }, schema=TRUTH_SCHEMA)
+    return pl.DataFrame(
+        {
+            "ean": ean,
+            "true_class": lookup(conn.TRUE_CLASSES, true_class),
+            "noise": lookup(labels, index),
+        },
+        schema=TRUTH_SCHEMA,
+    )
 
 
 def truth_links(ean: pl.Series, plan: pl.DataFrame, true_class: np.ndarray, world: World) -> pl.DataFrame:
@@ -58,11 +61,14 @@ def truth_links(ean: pl.Series, plan: pl.DataFrame, true_class: np.ndarray, worl
     share = area / np.bincount(row, weights=area, minlength=len(plan))[row]
 
     all_rows = np.r_[single, row]
-    frame = pl.DataFrame({
-        "ean": ean.gather(pl.Series(all_rows)),
-        "object_id": world.object_id_strings(np.r_[plan["unit"].to_numpy()[single], unit]),
-        "allocation_share": np.r_[np.ones(len(single)), share],
-    }, schema=LINKS_SCHEMA)
+    frame = pl.DataFrame(
+        {
+            "ean": ean.gather(pl.Series(all_rows)),
+            "object_id": world.object_id_strings(np.r_[plan["unit"].to_numpy()[single], unit]),
+            "allocation_share": np.r_[np.ones(len(single)), share],
+        },
+        schema=LINKS_SCHEMA,
+    )
     return frame.sort(["ean", "object_id"], maintain_order=True)
 
 

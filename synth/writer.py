@@ -52,7 +52,9 @@ def write_operator_csv(frame: pl.DataFrame, path: Path) -> None:
     with path.open("wb") as handle:
         for start in range(0, max(upper.height, 1), CSV_CHUNK_ROWS):
             text = upper.slice(start, CSV_CHUNK_ROWS).write_csv(
-                separator=";", include_header=start == 0, line_terminator="\r\n",
+                separator=";",
+                include_header=start == 0,
+                line_terminator="\r\n",
             )
             handle.write(text.encode(CSV_ENCODING))
 

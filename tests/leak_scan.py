@@ -78,24 +78,34 @@ class ScanInputs:
 
     @cached_property
     def identifiers(self) -> frozenset[str]:
-        ids = [self.connections["ean"], self.consumption["ean"], self.bag["object_id"], self.bag["nummeraanduiding_id"],
-               self.bag["pand_id"], self.connections["bag_id"]]
+        ids = [
+            self.connections["ean"],
+            self.consumption["ean"],
+            self.bag["object_id"],
+            self.bag["nummeraanduiding_id"],
+            self.bag["pand_id"],
+            self.connections["bag_id"],
+        ]
         return frozenset(pl.concat([s.cast(pl.String) for s in ids]).drop_nulls().to_list())
 
     @cached_property
     def postcode_numbers(self) -> frozenset[tuple[str, int]]:
-        pairs = pl.concat([
-            frame.select(postcode=_postcode(pl.col("postcode")), huisnummer=pl.col("huisnummer").cast(pl.Int64))
-            for frame in (self.bag, self.connections)
-        ]).drop_nulls()
+        pairs = pl.concat(
+            [
+                frame.select(postcode=_postcode(pl.col("postcode")), huisnummer=pl.col("huisnummer").cast(pl.Int64))
+                for frame in (self.bag, self.connections)
+            ]
+        ).drop_nulls()
         return frozenset(pairs.iter_rows())
 
     @cached_property
     def street_numbers(self) -> frozenset[tuple[str, int]]:
-        pairs = pl.concat([
-            frame.select(street=pl.col(street).str.to_lowercase(), huisnummer=pl.col("huisnummer").cast(pl.Int64))
-            for frame, street in ((self.bag, "openbare_ruimte_naam"), (self.connections, "straatnaam"))
-        ]).drop_nulls()
+        pairs = pl.concat(
+            [
+                frame.select(street=pl.col(street).str.to_lowercase(), huisnummer=pl.col("huisnummer").cast(pl.Int64))
+                for frame, street in ((self.bag, "openbare_ruimte_naam"), (self.connections, "straatnaam"))
+            ]
+        ).drop_nulls()
         return frozenset(pairs.iter_rows())
 
     @cached_property
@@ -110,8 +120,9 @@ class ScanInputs:
 
     @cached_property
     def region_codes(self) -> frozenset[str]:
-        codes = self.bag.select(gemeente=pl.col("gemeente_code").cast(pl.String),
-                                pc4=_postcode(pl.col("postcode")).str.slice(0, 4))
+        codes = self.bag.select(
+            gemeente=pl.col("gemeente_code").cast(pl.String), pc4=_postcode(pl.col("postcode")).str.slice(0, 4)
+        )
         return frozenset(pl.concat([codes["gemeente"], codes["pc4"]]).drop_nulls().to_list())
 
     @cached_property
@@ -120,35 +131,60 @@ class ScanInputs:
         without a postcode) where the connection may lie, or `anywhere` for a connection that
         has neither a postcode nor a known object."""
         bag = self.bag.select(
-            "object_id", pc=_postcode(pl.col("postcode")).fill_null(UNKNOWN),
+            "object_id",
+            pc=_postcode(pl.col("postcode")).fill_null(UNKNOWN),
             street=pl.col("openbare_ruimte_naam").str.to_lowercase(),
-            huisnummer=pl.col("huisnummer").cast(pl.Int64), gemeente=pl.col("gemeente_code").cast(pl.String).fill_null(UNKNOWN),
+            huisnummer=pl.col("huisnummer").cast(pl.Int64),
+            gemeente=pl.col("gemeente_code").cast(pl.String).fill_null(UNKNOWN),
         )
         connections = self.connections.select(
-            "ean", pc=_postcode(pl.col("postcode")), street=pl.col("straatnaam").str.to_lowercase(),
-            huisnummer=pl.col("huisnummer").cast(pl.Int64), object_id=pl.col("bag_id").cast(pl.String),
+            "ean",
+            pc=_postcode(pl.col("postcode")),
+            street=pl.col("straatnaam").str.to_lowercase(),
+            huisnummer=pl.col("huisnummer").cast(pl.Int64),
+            object_id=pl.col("bag_id").cast(pl.String),
         )
-        linked = self.links.select("ean", "object_id") if self.links is not None else connections.select("ean", "object_id")
-        objects = pl.concat([
-            linked.join(bag, on="object_id").select("ean", "pc", "gemeente"),
-            connections.join(bag, on=["pc", "huisnummer"]).select("ean", "pc", "gemeente"),
-            connections.join(bag, on=["street", "huisnummer"]).select("ean", pc="pc_right", gemeente="gemeente"),
-        ], how="vertical_relaxed")
+        linked = (
+            self.links.select("ean", "object_id") if self.links is not None else connections.select("ean", "object_id")
+        )
+        objects = pl.concat(
+            [
+                linked.join(bag, on="object_id").select("ean", "pc", "gemeente"),
+                connections.join(bag, on=["pc", "huisnummer"]).select("ean", "pc", "gemeente"),
+                connections.join(bag, on=["street", "huisnummer"]).select("ean", pc="pc_right", gemeente="gemeente"),
+            ],
+            how="vertical_relaxed",
+        )
         own_pc4 = connections.select("ean", pc4=pl.col("pc").str.slice(0, 4)).drop_nulls()
         pc4_gemeenten = bag.select(pc4=pl.col("pc").str.slice(0, 4), gemeente="gemeente").unique()
-        regions = pl.concat([
-            own_pc4.select("ean", region=pl.lit("pc4:") + pl.col("pc4")),
-            own_pc4.join(pc4_gemeenten, on="pc4").select("ean", region=pl.lit("gemeente:") + pl.col("gemeente")),
-            objects.select("ean", region=pl.lit("pc4:") + pl.when(pl.col("pc") == UNKNOWN).then(pl.col("pc"))
-                           .otherwise(pl.col("pc").str.slice(0, 4))),
-            objects.select("ean", region=pl.lit("gemeente:") + pl.col("gemeente")),
-        ]).drop_nulls().unique()
+        regions = (
+            pl.concat(
+                [
+                    own_pc4.select("ean", region=pl.lit("pc4:") + pl.col("pc4")),
+                    own_pc4.join(pc4_gemeenten, on="pc4").select(
+                        "ean", region=pl.lit("gemeente:") + pl.col("gemeente")
+                    ),
+                    objects.select(
+                        "ean",
+                        region=pl.lit("pc4:")
+                        + pl.when(pl.col("pc") == UNKNOWN).then(pl.col("pc")).otherwise(pl.col("pc").str.slice(0, 4)),
+                    ),
+                    objects.select("ean", region=pl.lit("gemeente:") + pl.col("gemeente")),
+                ]
+            )
+            .drop_nulls()
+            .unique()
+        )
         # placed: a known gemeente; any other connection may be counted anywhere (a register
         # woonplaats can name the gemeente of a postcode the BAG does not know)
         placed = regions.filter(pl.col("region").str.starts_with("gemeente:")).select("ean").unique()
         regions = regions.join(placed, on="ean", how="semi")
-        anywhere = self.consumption.select("ean").unique().join(placed, on="ean", how="anti").with_columns(
-            region=pl.lit(ANYWHERE))
+        anywhere = (
+            self.consumption.select("ean")
+            .unique()
+            .join(placed, on="ean", how="anti")
+            .with_columns(region=pl.lit(ANYWHERE))
+        )
         return pl.concat([regions, anywhere])
 
     @cached_property
@@ -158,10 +194,18 @@ class ScanInputs:
 
     @cached_property
     def _object_sectors(self) -> pl.DataFrame:
-        sector = (pl.when(pl.col("object_type") == "verblijfsobject").then(pl.col("gebruiksdoel").str.split(";"))
-                  .otherwise(pl.concat_list(pl.col("object_type"))))
-        return self.bag.select("object_id", sector=sector).explode("sector").with_columns(
-            pl.col("sector").str.strip_chars()).drop_nulls().unique()
+        sector = (
+            pl.when(pl.col("object_type") == "verblijfsobject")
+            .then(pl.col("gebruiksdoel").str.split(";"))
+            .otherwise(pl.concat_list(pl.col("object_type")))
+        )
+        return (
+            self.bag.select("object_id", sector=sector)
+            .explode("sector")
+            .with_columns(pl.col("sector").str.strip_chars())
+            .drop_nulls()
+            .unique()
+        )
 
     @cached_property
     def residue_classes(self) -> frozenset[str]:
@@ -181,10 +225,15 @@ class ScanInputs:
         sectors = known.drop_nulls("sector").join(vague, on="ean", how="anti").select("ean", "sector").unique()
         if self.residue is not None:
             classes = self.residue.filter(~pl.col("residue_class").is_in(list(OPEN_SECTORS))).select(
-                "ean", sector="residue_class")
+                "ean", sector="residue_class"
+            )
             sectors = pl.concat([sectors, classes])
-        return pl.concat([sectors, eans.join(sectors.select("ean").unique(), on="ean", how="anti").with_columns(
-            sector=pl.lit(ANY_SECTOR))])
+        return pl.concat(
+            [
+                sectors,
+                eans.join(sectors.select("ean").unique(), on="ean", how="anti").with_columns(sector=pl.lit(ANY_SECTOR)),
+            ]
+        )
 
     @cached_property
     def _volumes(self) -> dict[tuple[str, str, str], np.ndarray]:
@@ -193,7 +242,12 @@ class ScanInputs:
         volumes = self.consumption.select("ean", "product", volume=pl.col("volume").abs())
         regions = pl.concat([self._connection_regions, volumes.select("ean", region=pl.lit(ALL_REGIONS[0]))]).unique()
         sectors = pl.concat([self._connection_sectors, volumes.select("ean", sector=pl.lit(ALL_SECTORS))]).unique()
-        table = volumes.join(regions, on="ean").join(sectors, on="ean").group_by("product", "region", "sector").agg("volume")
+        table = (
+            volumes.join(regions, on="ean")
+            .join(sectors, on="ean")
+            .group_by("product", "region", "sector")
+            .agg("volume")
+        )
         return {(p, r, sector): np.sort(np.asarray(v, dtype=float)) for p, r, sector, v in table.iter_rows()}
 
     def volumes(self, product: str | None, regions: tuple[str, ...], sector: str | None) -> np.ndarray:
@@ -232,10 +286,16 @@ def _equals_a_volume(volumes: np.ndarray, value: float, tolerance: float) -> boo
 def _text_findings(where: str, text: str, inputs: ScanInputs) -> list[str]:
     """Identifiers and addresses in `text`."""
     found = [f"{where}: identifier {m.group()}" for m in _ID.finditer(text) if m.group() in inputs.identifiers]
-    found += [f"{where}: address {m.group()}" for m in _POSTCODE_NUMBER.finditer(text)
-              if (f"{m.group(1)}{m.group(2).upper()}", int(m.group(3))) in inputs.postcode_numbers]
-    found += [f"{where}: address {m.group()}" for m in inputs.street_pattern.finditer(text)
-              if (m.group(1).lower(), int(m.group(2))) in inputs.street_numbers]
+    found += [
+        f"{where}: address {m.group()}"
+        for m in _POSTCODE_NUMBER.finditer(text)
+        if (f"{m.group(1)}{m.group(2).upper()}", int(m.group(3))) in inputs.postcode_numbers
+    ]
+    found += [
+        f"{where}: address {m.group()}"
+        for m in inputs.street_pattern.finditer(text)
+        if (m.group(1).lower(), int(m.group(2))) in inputs.street_numbers
+    ]
     return found
 
 
@@ -258,8 +318,11 @@ def _record_figures(where: str, text: str, inputs: ScanInputs) -> list[str]:
         decimals = m.group(2) or ""
         value = float(m.group(1).replace(",", "") + (f".{decimals}" if decimals else ""))
         figures.append((m.group(), value, 0.5 * 10.0 ** -len(decimals), inputs.products_of_units.get(m.group(3))))
-    found = [f"{where}: {shown} equals one connection's consumption" for shown, value, tolerance, product in figures
-             if _equals_a_volume(inputs.volumes(product, regions, sector), value, tolerance)]
+    found = [
+        f"{where}: {shown} equals one connection's consumption"
+        for shown, value, tolerance, product in figures
+        if _equals_a_volume(inputs.volumes(product, regions, sector), value, tolerance)
+    ]
     found += [
         f"{where}: {a_shown} and {b_shown} differ by one connection's consumption"
         for (a_shown, a, a_tol, product), (b_shown, b, b_tol, other) in itertools.combinations(figures, 2)
@@ -308,7 +371,11 @@ def _scan_text(name: str, text: str, inputs: ScanInputs, html: bool) -> list[str
         records, hidden = parser.records, parser.hidden
     else:
         records, hidden = text.splitlines(), []
-    found = [finding for i, value in enumerate(hidden, 1) for finding in _text_findings(f"{name} attribute {i}", value, inputs)]
+    found = [
+        finding
+        for i, value in enumerate(hidden, 1)
+        for finding in _text_findings(f"{name} attribute {i}", value, inputs)
+    ]
     for i, record in enumerate(records, 1):
         where = f"{name} record {i}"
         found += _text_findings(where, record, inputs) + _record_figures(where, record, inputs)
@@ -322,7 +389,7 @@ def _row_regions(row: dict[str, object], inputs: ScanInputs) -> tuple[str, ...]:
         return ALL_REGIONS
     if match := _WOONPLAATS_CODE.search(code):
         code, level = match.group(1), "gemeente"
-    if code == UNKNOWN and inputs.links is None or not re.fullmatch(rf"\d{{4}}|{UNKNOWN}", code):
+    if (code == UNKNOWN and inputs.links is None) or not re.fullmatch(rf"\d{{4}}|{UNKNOWN}", code):
         return ALL_REGIONS
     kinds = {"gemeente": ("gemeente",), "postcode4": ("pc4",)}.get(str(level), ("gemeente", "pc4"))
     return tuple(f"{kind}:{code}" for kind in kinds)
@@ -347,10 +414,15 @@ def _scan_parquet(name: str, frame: pl.DataFrame, inputs: ScanInputs) -> list[st
         text = " ".join("" if value is None else str(value) for value in row.values())
         padded = " ".join(str(row[c]).zfill(16) for c in integers if row[c] is not None)
         found += _text_findings(where, f"{text} {padded}", inputs)
-        volumes = inputs.volumes(_row_product(row, inputs), _row_regions(row, inputs), inputs.sector_of(row.get("sector")))
+        volumes = inputs.volumes(
+            _row_product(row, inputs), _row_regions(row, inputs), inputs.sector_of(row.get("sector"))
+        )
         values = [(c, row[c]) for c in floats if row[c] is not None]
-        found += [f"{where}: {c} = {v!r} equals one connection's consumption" for c, v in values
-                  if _equals_a_volume(volumes, v, _PARQUET_TOLERANCE * max(1.0, abs(v)))]
+        found += [
+            f"{where}: {c} = {v!r} equals one connection's consumption"
+            for c, v in values
+            if _equals_a_volume(volumes, v, _PARQUET_TOLERANCE * max(1.0, abs(v)))
+        ]
         found += [
             f"{where}: {a} - {b} = {va - vb!r} equals one connection's consumption"
             for (a, va), (b, vb) in itertools.combinations(values, 2)
@@ -367,6 +439,7 @@ def scan_public(folder: Path, inputs: ScanInputs) -> list[str]:
         if path.suffix == ".parquet":
             found += _scan_parquet(name, pl.read_parquet(path), inputs)
         else:
-            found += _scan_text(name, path.read_text(encoding="utf-8", errors="replace"), inputs,
-                                html=path.suffix in (".html", ".htm"))
+            found += _scan_text(
+                name, path.read_text(encoding="utf-8", errors="replace"), inputs, html=path.suffix in (".html", ".htm")
+            )
     return found

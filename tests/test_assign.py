@@ -5,18 +5,24 @@ import polars as pl
 from koppelwerk.config import PROFILES
 from linkage.assign import assign, best_candidates, linkage_curve
 
-SCORED = pl.DataFrame({
-    "ean": ["clear", "clear", "alone", "siblings", "siblings", "weak", "medium", "medium"],
-    "object_id": ["A", "B", "C", "D", "E", "F", "G", "H"],
-    "match_weight": [14.0, 2.0, 9.0, 11.0, 10.5, 1.0, 6.0, 1.0],
-    "match_probability": [0.9999, 0.8, 0.998, 0.9995, 0.9993, 0.67, 0.98, 0.67],  # Splink's, per pair
-})
+SCORED = pl.DataFrame(
+    {
+        "ean": ["clear", "clear", "alone", "siblings", "siblings", "weak", "medium", "medium"],
+        "object_id": ["A", "B", "C", "D", "E", "F", "G", "H"],
+        "match_weight": [14.0, 2.0, 9.0, 11.0, 10.5, 1.0, 6.0, 1.0],
+        "match_probability": [0.9999, 0.8, 0.998, 0.9995, 0.9993, 0.67, 0.98, 0.67],  # Splink's, per pair
+    }
+)
 
 
 def test_best_against_runner_up() -> None:
     best = best_candidates(SCORED).sort("ean")
     assert best.select("ean", "object_id", "runner_up").rows() == [
-        ("alone", "C", None), ("clear", "A", "B"), ("medium", "G", "H"), ("siblings", "D", "E"), ("weak", "F", None),
+        ("alone", "C", None),
+        ("clear", "A", "B"),
+        ("medium", "G", "H"),
+        ("siblings", "D", "E"),
+        ("weak", "F", None),
     ]
     assert best.filter(pl.col("ean") == "alone")["margin"].item() == float("inf")
 

@@ -25,22 +25,44 @@ from pipelines.loggers import PROGRESS_PREFIX
 
 # Deterministic outputs: the same delivery run twice gives these files byte for byte. (The
 # manifest, run summary and HTML reports name the run and its time.)
-DETERMINISTIC = ("links.parquet", "residue.parquet", "quarantine.parquet", "linkage_curve.parquet",
-                 "residue_summary.parquet", "linkage_model.json", "public/sector_energy_statistics.parquet",
-                 "public/sector_energy_uncertainty.parquet")
+DETERMINISTIC = (
+    "links.parquet",
+    "residue.parquet",
+    "quarantine.parquet",
+    "linkage_curve.parquet",
+    "residue_summary.parquet",
+    "linkage_model.json",
+    "public/sector_energy_statistics.parquet",
+    "public/sector_energy_uncertainty.parquet",
+)
 
 
 def _tree(root: Path) -> dict[str, str]:
     """Every output file with a hash of its bytes; a killed run's `.staging/` (which marks the
     folder as holding an incomplete run, set aside by the next run) is not an output."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and p.relative_to(root).parts[0] != ".staging"}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.relative_to(root).parts[0] != ".staging"
+    }
 
 
 def _command(delivery: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "koppelwerk.cli", "run", "--bag", str(delivery / "bag.parquet"),
-            "--connections", str(delivery / "connections.csv"), "--consumption", str(delivery / "consumption.parquet"),
-            "--out", str(out), *extra]
+    return [
+        sys.executable,
+        "-m",
+        "koppelwerk.cli",
+        "run",
+        "--bag",
+        str(delivery / "bag.parquet"),
+        "--connections",
+        str(delivery / "connections.csv"),
+        "--consumption",
+        str(delivery / "consumption.parquet"),
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def _environment(data_dir: Path, dagster_home: Path) -> dict[str, str]:
@@ -54,8 +76,14 @@ def good_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     delivery = root / "delivery"
     synth.write(synth.generate(800, seed=77), delivery, connections_format="csv")
     paths = {"delivery": delivery, "out": root / "good", "data": root / "data", "home": root / "dagster_home"}
-    subprocess.run(_command(delivery, paths["out"]), env=_environment(paths["data"], paths["home"]), check=True,
-                   capture_output=True, cwd=PROJECT_ROOT, timeout=300)
+    subprocess.run(
+        _command(delivery, paths["out"]),
+        env=_environment(paths["data"], paths["home"]),
+        check=True,
+        capture_output=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
     return paths
 
 
@@ -70,22 +98,31 @@ def _warehouse(good_run: dict[str, Path], out: Path) -> str:
     return hashlib.sha256((good_run["data"] / "warehouses" / f"{folder_key(out)}.duckdb").read_bytes()).hexdigest()
 
 
-@pytest.mark.parametrize(("stage", "sig"), [
-    ("ingest_connections", signal.SIGKILL),
-    ("delivery_validation", signal.SIGKILL),
-    ("link_connections", signal.SIGTERM),
-    ("sector_energy_statistics", signal.SIGKILL),
-    ("source_holder_reports", signal.SIGINT),
-    ("promoted_outputs", signal.SIGKILL),
-])
+@pytest.mark.parametrize(
+    ("stage", "sig"),
+    [
+        ("ingest_connections", signal.SIGKILL),
+        ("delivery_validation", signal.SIGKILL),
+        ("link_connections", signal.SIGTERM),
+        ("sector_energy_statistics", signal.SIGKILL),
+        ("source_holder_reports", signal.SIGINT),
+        ("promoted_outputs", signal.SIGKILL),
+    ],
+)
 def test_a_run_killed_in_any_stage_leaves_the_good_run_untouched(
     good_run: dict[str, Path], tmp_path: Path, stage: str, sig: signal.Signals
 ) -> None:
     out = tmp_path / "out"
     _copy_of_good_run(good_run, out)
     before, warehouse_before = _tree(out), _warehouse(good_run, out)
-    process = subprocess.Popen(_command(good_run["delivery"], out), env=_environment(good_run["data"], good_run["home"]),
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(
+        _command(good_run["delivery"], out),
+        env=_environment(good_run["data"], good_run["home"]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     try:
         for line in process.stderr:  # type: ignore[union-attr]
             if line.startswith(f"{PROGRESS_PREFIX}{stage} "):
@@ -101,14 +138,22 @@ def test_a_run_killed_in_any_stage_leaves_the_good_run_untouched(
     assert _warehouse(good_run, out) == warehouse_before
 
 
-def test_after_a_kill_the_next_run_gives_what_an_uninterrupted_run_gives(good_run: dict[str, Path], tmp_path: Path) -> None:
+def test_after_a_kill_the_next_run_gives_what_an_uninterrupted_run_gives(
+    good_run: dict[str, Path], tmp_path: Path
+) -> None:
     """Killed as it starts writing its outputs, then run again."""
     out = tmp_path / "out"
     _copy_of_good_run(good_run, out)
     before = _tree(out)
     env = _environment(good_run["data"], good_run["home"])
-    process = subprocess.Popen(_command(good_run["delivery"], out), env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, text=True, cwd=PROJECT_ROOT)
+    process = subprocess.Popen(
+        _command(good_run["delivery"], out),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=PROJECT_ROOT,
+    )
     for line in process.stderr:  # type: ignore[union-attr]
         if line.startswith(f"{PROGRESS_PREFIX}published_outputs "):
             process.kill()
@@ -117,19 +162,23 @@ def test_after_a_kill_the_next_run_gives_what_an_uninterrupted_run_gives(good_ru
     assert (out / ".staging").exists()  # what the killed run staged
     assert _tree(out) == before
 
-    subprocess.run(_command(good_run["delivery"], out), env=env, check=True, capture_output=True, cwd=PROJECT_ROOT,
-                   timeout=300)
+    subprocess.run(
+        _command(good_run["delivery"], out), env=env, check=True, capture_output=True, cwd=PROJECT_ROOT, timeout=300
+    )
     assert not (out / ".staging").exists()
     good, again = _tree(good_run["out"]), _tree(out)
     for name in DETERMINISTIC:
         assert again[name] == good[name], name
     # the good run became previous/, whole
     assert {f"previous/{name}": digest for name, digest in good.items()} == {
-        name: digest for name, digest in again.items() if name.startswith("previous/")}
+        name: digest for name, digest in again.items() if name.startswith("previous/")
+    }
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["outputs"]["links.parquet"] == again["links.parquet"]
-    assert manifest["inputs"]["connections"]["sha256"] == hashlib.sha256(
-        (good_run["delivery"] / "connections.csv").read_bytes()).hexdigest()
+    assert (
+        manifest["inputs"]["connections"]["sha256"]
+        == hashlib.sha256((good_run["delivery"] / "connections.csv").read_bytes()).hexdigest()
+    )
 
 
 def test_a_failing_run_leaves_the_good_run_untouched(good_run: dict[str, Path], tmp_path: Path) -> None:
@@ -140,10 +189,17 @@ def test_a_failing_run_leaves_the_good_run_untouched(good_run: dict[str, Path], 
     delivery = tmp_path / "delivery"
     shutil.copytree(good_run["delivery"], delivery)
     connections = pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)
-    connections.with_columns(HUISNUMMER="nr. " + pl.col("HUISNUMMER")).write_csv(delivery / "connections.csv",
-                                                                                  separator=";")
-    result = subprocess.run(_command(delivery, out), env=_environment(good_run["data"], good_run["home"]),
-                            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300)
+    connections.with_columns(HUISNUMMER="nr. " + pl.col("HUISNUMMER")).write_csv(
+        delivery / "connections.csv", separator=";"
+    )
+    result = subprocess.run(
+        _command(delivery, out),
+        env=_environment(good_run["data"], good_run["home"]),
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        timeout=300,
+    )
     assert result.returncode != 0
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("koppelwerk: error: ") and "connections_type_huisnummer" in last

@@ -6,11 +6,12 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import polars as pl
 import pytest
+from test_uncertainty_disclosure import uncontrolled
 
 import linkage
 import publication.disclosure
@@ -18,7 +19,6 @@ import synth
 from koppelwerk.cli import main
 from koppelwerk.config import DATA_DIR_VARIABLE, DisclosureRules
 from pipelines.publication import assets as publication_assets
-from test_uncertainty_disclosure import uncontrolled
 
 
 @pytest.fixture(scope="module")
@@ -40,13 +40,27 @@ def good_run(delivery: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(delivery: Path, out: Path) -> int:
-    return main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(delivery / "connections.parquet"),
-                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+    return main(
+        [
+            "run",
+            "--bag",
+            str(delivery / "bag.parquet"),
+            "--connections",
+            str(delivery / "connections.parquet"),
+            "--consumption",
+            str(delivery / "consumption.parquet"),
+            "--out",
+            str(out),
+        ]
+    )
 
 
 def _tree(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".staging" not in p.relative_to(root).parts}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and ".staging" not in p.relative_to(root).parts
+    }
 
 
 def _drop_a_residue_row(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,6 +93,7 @@ def _no_secondary_suppression(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _publish_cells_where(condition: pl.Expr) -> Callable[[pytest.MonkeyPatch], None]:
     """Publish, besides what disclosure control allows, the cells meeting `condition`."""
+
     def patch(monkeypatch: pytest.MonkeyPatch) -> None:
         real = publication_assets.sector_statistics
 
@@ -87,10 +102,14 @@ def _publish_cells_where(condition: pl.Expr) -> Callable[[pytest.MonkeyPatch], N
             keys = ["year", "region_level", "region_code", "sector", "product"]
             leak = cells.filter(condition).select(*keys, leaked="volume")
             assert leak.height, "the delivery has no such cell to leak"
-            return published.join(leak, on=keys, how="left").with_columns(
-                volume=pl.coalesce("leaked", "volume"),
-                suppressed=pl.col("suppressed") & pl.col("leaked").is_null(),
-            ).drop("leaked")
+            return (
+                published.join(leak, on=keys, how="left")
+                .with_columns(
+                    volume=pl.coalesce("leaked", "volume"),
+                    suppressed=pl.col("suppressed") & pl.col("leaked").is_null(),
+                )
+                .drop("leaked")
+            )
 
         monkeypatch.setattr(publication_assets, "sector_statistics", statistics)
 
@@ -102,30 +121,53 @@ def _few_dwellings_published(monkeypatch: pytest.MonkeyPatch) -> None:
     published under a rule of 1 dwelling."""
     real_cells, real_statistics = publication_assets.aggregate_cells, publication_assets.sector_statistics
     few = (pl.col("sector") == "woonfunctie") & (pl.col("region_level") == "postcode4")
-    monkeypatch.setattr(publication_assets, "aggregate_cells", lambda allocation: real_cells(allocation).with_columns(
-        n_objects=pl.when(few).then(3).otherwise(pl.col("n_objects"))))
-    monkeypatch.setattr(publication_assets, "sector_statistics",
-                        lambda cells, rules: real_statistics(cells, dataclasses.replace(rules, min_dwellings=1)))
+    monkeypatch.setattr(
+        publication_assets,
+        "aggregate_cells",
+        lambda allocation: real_cells(allocation).with_columns(
+            n_objects=pl.when(few).then(3).otherwise(pl.col("n_objects"))
+        ),
+    )
+    monkeypatch.setattr(
+        publication_assets,
+        "sector_statistics",
+        lambda cells, rules: real_statistics(cells, dataclasses.replace(rules, min_dwellings=1)),
+    )
 
 
 def _uncontrolled_uncertainty(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every uncertainty figure of every published cell, as before issue 11."""
-    monkeypatch.setattr(publication_assets, "cell_uncertainty",
-                        lambda cells, statistics, contributions, rules: uncontrolled(cells, statistics, contributions))
+    monkeypatch.setattr(
+        publication_assets,
+        "cell_uncertainty",
+        lambda cells, statistics, contributions, rules: uncontrolled(cells, statistics, contributions),
+    )
 
 
-@pytest.mark.parametrize(("violation", "check"), [
-    (_drop_a_residue_row, "every_connection_accounted_for"),
-    (_lose_an_allocated_row, "allocation_conserves_volume"),
-    (_publish_with(DisclosureRules(min_connections=1, min_dwellings=1, dominance_share=1.0)), "no_small_cells_published"),
-    (_no_secondary_suppression, "no_suppressed_cell_recoverable"),
-    (_few_dwellings_published, "no_dwelling_cell_below_min_dwellings"),
-    (_publish_cells_where(pl.col("max_connection_volume") > 0.5 * pl.col("volume")), "no_dominated_cell_published"),
-    (_uncontrolled_uncertainty, "no_uncertainty_figure_discloses"),
-])
+@pytest.mark.parametrize(
+    ("violation", "check"),
+    [
+        (_drop_a_residue_row, "every_connection_accounted_for"),
+        (_lose_an_allocated_row, "allocation_conserves_volume"),
+        (
+            _publish_with(DisclosureRules(min_connections=1, min_dwellings=1, dominance_share=1.0)),
+            "no_small_cells_published",
+        ),
+        (_no_secondary_suppression, "no_suppressed_cell_recoverable"),
+        (_few_dwellings_published, "no_dwelling_cell_below_min_dwellings"),
+        (_publish_cells_where(pl.col("max_connection_volume") > 0.5 * pl.col("volume")), "no_dominated_cell_published"),
+        (_uncontrolled_uncertainty, "no_uncertainty_figure_discloses"),
+    ],
+)
 def test_a_violating_frame_stops_the_run_naming_the_check(
-    delivery: Path, good_run: Path, tmp_path: Path, dagster_home: Path, monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str], violation: Callable[[pytest.MonkeyPatch], None], check: str,
+    delivery: Path,
+    good_run: Path,
+    tmp_path: Path,
+    dagster_home: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    violation: Callable[[pytest.MonkeyPatch], None],
+    check: str,
 ) -> None:
     out = tmp_path / "out"
     shutil.copytree(good_run, out)

@@ -46,9 +46,14 @@ def test_a_common_area_meter_without_postcode_is_placed_by_its_street() -> None:
     bag = linkage.normalise_bag(dataset.bag)
     connections = linkage.normalise_connections(dataset.connections)
     no_postcode = connections.filter(
-        pl.col("postcode").is_null() & pl.col("locatieomschrijving").str.contains("(?i)vve|algemene ruimte|lift|trappenhuis")
+        pl.col("postcode").is_null()
+        & pl.col("locatieomschrijving").str.contains("(?i)vve|algemene ruimte|lift|trappenhuis")
     )
-    served = dataset.truth_links.join(no_postcode.select("ean"), on="ean").group_by("ean").agg(true=pl.col("object_id").sort())
+    served = (
+        dataset.truth_links.join(no_postcode.select("ean"), on="ean")
+        .group_by("ean")
+        .agg(true=pl.col("object_id").sort())
+    )
     assert served.height >= 5
     links = linkage.link(bag, connections, PROFILES["statistical"]).links
     predicted = links.join(served.select("ean"), on="ean").group_by("ean").agg(predicted=pl.col("object_id").sort())

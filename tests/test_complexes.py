@@ -8,10 +8,12 @@ from linkage.complexes import complexes
 def test_chains_of_shared_connections_form_one_complex() -> None:
     # gas G1 serves A and B, electricity E2 serves B and C: A, B, C are one complex with G1, E2,
     # and each unit's own meter. D stands alone with its own meter.
-    links = pl.DataFrame({
-        "ean": ["G1", "G1", "E2", "E2", "EA", "EB", "EC", "ED"],
-        "object_id": ["A", "B", "B", "C", "A", "B", "C", "D"],
-    })
+    links = pl.DataFrame(
+        {
+            "ean": ["G1", "G1", "E2", "E2", "EA", "EB", "EC", "ED"],
+            "object_id": ["A", "B", "B", "C", "A", "B", "C", "D"],
+        }
+    )
     result = complexes(links)
     assert dict(result.select("object_id", "complex_id").rows()) == {"A": "A", "B": "A", "C": "A", "D": "D"}
     sizes = result.unique("complex_id").sort("complex_id")

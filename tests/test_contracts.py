@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import re
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -27,7 +26,13 @@ from koppelwerk.config import PROJECT_ROOT, DisclosureRules, UncertaintyThreshol
 
 SPEC = PROJECT_ROOT.parent / "shared" / "spec" / "interfaces.md"
 ARCHITECTURE = PROJECT_ROOT / "docs" / "architecture.md"
-SPEC_DTYPES = {"string": pl.String(), "enum": pl.String(), "bool": pl.Boolean(), "int": pl.Int64(), "float": pl.Float64()}
+SPEC_DTYPES = {
+    "string": pl.String(),
+    "enum": pl.String(),
+    "bool": pl.Boolean(),
+    "int": pl.Int64(),
+    "float": pl.Float64(),
+}
 
 
 # --- the interface spec, parsed so that drift between it and the contracts fails a test -------
@@ -169,7 +174,8 @@ def test_disclosure_numbers_match_the_pipeline_config() -> None:
     uncertainty = load_contract("sector_energy_uncertainty").document["description"]["customProperties"]
     thresholds = UncertaintyThresholds()
     assert {entry["property"]: entry["value"] for entry in uncertainty} == {
-        "uncertaintyStrict": thresholds.strict, "uncertaintyLoose": thresholds.loose,
+        "uncertaintyStrict": thresholds.strict,
+        "uncertaintyLoose": thresholds.loose,
     }
 
 
@@ -179,14 +185,29 @@ def test_disclosure_numbers_match_the_pipeline_config() -> None:
 # linker's job. Changing this set is a policy change: review it with the source holders.
 QUARANTINE_RULES = {
     "bag": {
-        "object_id_required", "object_id_format", "nummeraanduiding_id_required",
-        "nummeraanduiding_id_format", "object_type_required", "object_type_enum", "object_address_unique",
+        "object_id_required",
+        "object_id_format",
+        "nummeraanduiding_id_required",
+        "nummeraanduiding_id_format",
+        "object_type_required",
+        "object_type_enum",
+        "object_address_unique",
     },
     "connections": {"ean_required", "ean_check_digit", "ean_unique", "product_required", "product_enum"},
     "consumption": {
-        "ean_required", "ean_check_digit", "year_required", "year_in_range", "product_required", "product_enum",
-        "volume_required", "volume_non_negative", "volume_below_absurd", "unit_required", "unit_enum",
-        "unit_matches_product", "consumption_key_unique",
+        "ean_required",
+        "ean_check_digit",
+        "year_required",
+        "year_in_range",
+        "product_required",
+        "product_enum",
+        "volume_required",
+        "volume_non_negative",
+        "volume_below_absurd",
+        "unit_required",
+        "unit_enum",
+        "unit_matches_product",
+        "consumption_key_unique",
     },
 }
 FLAG_ONLY = {
@@ -264,10 +285,7 @@ SQL_RULE_CASES: dict[str, pl.DataFrame] = {
 def test_every_sql_input_rule_has_one_polars_form_that_agrees() -> None:
     """The contract's SQL and ingestion's polars expression count the same rows as breaking."""
     sql_rules = {
-        rule.name: rule.query
-        for name in INPUT_NAMES
-        for rule in load_contract(name).row_rules
-        if rule.metric == "sql"
+        rule.name: rule.query for name in INPUT_NAMES for rule in load_contract(name).row_rules if rule.metric == "sql"
     }
     assert set(sql_rules) == set(SQL_RULES) == set(SQL_RULE_CASES)
     for rule, frame in SQL_RULE_CASES.items():
@@ -303,7 +321,12 @@ def _valid_outputs() -> dict[str, pl.DataFrame]:
             }
         ),
         "residue": pl.DataFrame(
-            {"ean": [eans[2]], "residue_class": ["public_lighting"], "reason": ["lichtmast"], "netbeheerder": ["Liander"]}
+            {
+                "ean": [eans[2]],
+                "residue_class": ["public_lighting"],
+                "reason": ["lichtmast"],
+                "netbeheerder": ["Liander"],
+            }
         ),
         "sector_energy_statistics": pl.DataFrame(
             {
@@ -355,9 +378,9 @@ def test_validate_output_accepts_the_contract_shape(name: str) -> None:
 
 def test_validate_output_names_what_is_wrong() -> None:
     links = _valid_outputs()["links"]
-    with pytest.raises(ContractError, match="output links .*missing column.*allocation_share"):
+    with pytest.raises(ContractError, match=r"output links .*missing column.*allocation_share"):
         validate_output("links", links.drop("allocation_share"))
-    with pytest.raises(ContractError, match="undeclared column.*customer"):
+    with pytest.raises(ContractError, match=r"undeclared column.*customer"):
         validate_output("links", links.with_columns(customer=pl.lit("x")))
     with pytest.raises(ContractError, match="match_probability is Float32, expected Float64"):
         validate_output("links", links.with_columns(pl.col("match_probability").cast(pl.Float32)))
@@ -401,10 +424,27 @@ def test_load_contract_rejects_malformed_rules(tmp_path: Path, monkeypatch: pyte
         module.load_contract.cache_clear()
 
 
-WEIGHING = {"publicInterest", "concreteUse", "statutoryTask", "necessity", "risks", "proportionality", "decision", "decidedBy"}
+WEIGHING = {
+    "publicInterest",
+    "concreteUse",
+    "statutoryTask",
+    "necessity",
+    "risks",
+    "proportionality",
+    "decision",
+    "decidedBy",
+}
 SHARING_CRITERIA = {
-    "withWhom", "statutoryTask", "linkToOriginalPurpose", "provisionCompulsory", "relationToDataSubjects",
-    "consequencesForDataSubjects", "safeguards", "sensitivity", "numberOfSubjects", "itemsPerSubject",
+    "withWhom",
+    "statutoryTask",
+    "linkToOriginalPurpose",
+    "provisionCompulsory",
+    "relationToDataSubjects",
+    "consequencesForDataSubjects",
+    "safeguards",
+    "sensitivity",
+    "numberOfSubjects",
+    "itemsPerSubject",
 }
 
 

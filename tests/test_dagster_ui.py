@@ -50,17 +50,44 @@ def _wait_until_up(port: int, process: subprocess.Popen, seconds: float = 90) ->
 
 
 def test_cli_run_shows_in_the_ui_run_history(tmp_path: Path, dagster_home: Path) -> None:
-    assert main([
-        "run", "--bag", str(SAMPLE_DIR / "bag.parquet"), "--connections", str(SAMPLE_DIR / "connections.csv"),
-        "--consumption", str(SAMPLE_DIR / "consumption.parquet"), "--out", str(tmp_path / "out"),
-    ]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--bag",
+                str(SAMPLE_DIR / "bag.parquet"),
+                "--connections",
+                str(SAMPLE_DIR / "connections.csv"),
+                "--consumption",
+                str(SAMPLE_DIR / "consumption.parquet"),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
 
     port = _free_port()
     process = subprocess.Popen(
-        ["timeout", "-s", "KILL", "180", str(DAGSTER), "dev", "-m", "pipelines.definitions",
-         "-h", "127.0.0.1", "-p", str(port)],
-        cwd=PROJECT_ROOT, env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        [
+            "timeout",
+            "-s",
+            "KILL",
+            "180",
+            str(DAGSTER),
+            "dev",
+            "-m",
+            "pipelines.definitions",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(port),
+        ],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "DAGSTER_HOME": str(dagster_home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         _wait_until_up(port, process)

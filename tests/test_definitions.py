@@ -11,8 +11,19 @@ def test_definitions_load_and_validate() -> None:
     job = defs.resolve_job_def(JOB_NAME)
     keys = {key.to_user_string() for key in job.asset_layer.executable_asset_keys}
     expected = {
-        "bag", "connections", "consumption", "quarantine", "normalised_bag", "normalised_connections",
-        "links", "residue", "linkage_curve", "complexes", "allocation", "sector_energy_statistics", "published_outputs",
+        "bag",
+        "connections",
+        "consumption",
+        "quarantine",
+        "normalised_bag",
+        "normalised_connections",
+        "links",
+        "residue",
+        "linkage_curve",
+        "complexes",
+        "allocation",
+        "sector_energy_statistics",
+        "published_outputs",
     }
     assert expected <= keys
     checks = {key.name for key in defs.resolve_asset_graph().asset_check_keys}

@@ -31,7 +31,9 @@ CONNECTIONS = pl.DataFrame(
     }
 )
 # O1 twice (a hoofdadres and a nevenadres), O2 withdrawn, O9 not in the BAG at all.
-BAG = pl.DataFrame({"object_id": ["O1", "O1", "O2"], "status": ["Verblijfsobject in gebruik"] * 2 + [sorted(WITHDRAWN)[0]]})
+BAG = pl.DataFrame(
+    {"object_id": ["O1", "O1", "O2"], "status": ["Verblijfsobject in gebruik"] * 2 + [sorted(WITHDRAWN)[0]]}
+)
 
 # (row_number, ean, product, volume, quarantined, holder, plausible) of a consumption delivery.
 CONSUMPTION_ROWS = [
@@ -89,8 +91,10 @@ def test_each_consumption_row_gets_its_own_holder_and_capacity_verdict(seed: int
     rule_results = _rule_results(CONSUMPTION_ROWS, seed)
     result = with_demands("consumption", rule_results, _quarantine(CONSUMPTION_ROWS, 4), BAG, CONNECTIONS, consumption)
     assert result["row_number"].to_list() == rule_results["row_number"].to_list()
-    got = {row: (holder, plausible) for row, holder, plausible in
-           result.select("row_number", "holder", "volume_plausible_for_capacity").rows()}
+    got = {
+        row: (holder, plausible)
+        for row, holder, plausible in result.select("row_number", "holder", "volume_plausible_for_capacity").rows()
+    }
     assert got == {r[0]: (r[5], r[6]) for r in CONSUMPTION_ROWS}
 
 
@@ -99,7 +103,9 @@ def test_each_connection_gets_the_verdict_on_its_own_bag_id(seed: int) -> None:
     kept = [r for r in CONNECTION_ROWS if not r[3]]
     connections = pl.DataFrame({"bag_id": [r[2] for r in kept]}, schema={"bag_id": pl.String})
     rule_results = _rule_results(CONNECTION_ROWS, seed)
-    result = with_demands("connections", rule_results, _quarantine(CONNECTION_ROWS, 3), BAG, connections, pl.DataFrame())
+    result = with_demands(
+        "connections", rule_results, _quarantine(CONNECTION_ROWS, 3), BAG, connections, pl.DataFrame()
+    )
     assert result["row_number"].to_list() == rule_results["row_number"].to_list()
     verdicts = dict(result.select("row_number", "bag_id_points_at_active_object").rows())
     assert verdicts == {r[0]: r[4] for r in CONNECTION_ROWS}
@@ -121,15 +127,26 @@ def test_through_ingestion_every_row_is_judged_on_its_own_values() -> None:
     raw_consumption = data.consumption.with_columns(
         volume=pl.when(pl.int_range(pl.len()) % 7 == 0).then(pl.col("volume") * 1e6).otherwise(pl.col("volume"))
     )
-    ingested = {kind: validate_delivery(kind, raw, Path(kind)) for kind, raw in
-                (("bag", data.bag), ("connections", raw_connections), ("consumption", raw_consumption))}
+    ingested = {
+        kind: validate_delivery(kind, raw, Path(kind))
+        for kind, raw in (("bag", data.bag), ("connections", raw_connections), ("consumption", raw_consumption))
+    }
     frames = {kind: result.frame for kind, result in ingested.items()}
     assert ingested["connections"].quarantine.height >= 5
     active = set(data.bag.filter(~pl.col("status").is_in(list(WITHDRAWN)))["object_id"])
     owner = dict(reversed(data.connections.select("ean", "netbeheerder").rows()))  # the first row per EAN
-    for kind, column in (("connections", "bag_id_points_at_active_object"), ("consumption", "volume_plausible_for_capacity")):
-        result = with_demands(kind, _shuffled(ingested[kind].rule_results, 5), ingested[kind].quarantine,
-                              frames["bag"], frames["connections"], frames["consumption"])
+    for kind, column in (
+        ("connections", "bag_id_points_at_active_object"),
+        ("consumption", "volume_plausible_for_capacity"),
+    ):
+        result = with_demands(
+            kind,
+            _shuffled(ingested[kind].rule_results, 5),
+            ingested[kind].quarantine,
+            frames["bag"],
+            frames["connections"],
+            frames["consumption"],
+        )
         verdict = dict(result.select("row_number", column).rows())
         raw = raw_connections if kind == "connections" else raw_consumption
         rejected = set(ingested[kind].quarantine["row_number"])

@@ -57,8 +57,14 @@ for name, frame in frames.items():
 (out / "linkage_model.json").write_text(json.dumps(result.model, indent=1))
 """
 OUTPUTS = [
-    "links.parquet", "residue.parquet", "curve.parquet", "unresolved_candidates.parquet", "allocation.parquet",
-    "cells.parquet", "residue_summary.parquet", "linkage_model.json",
+    "links.parquet",
+    "residue.parquet",
+    "curve.parquet",
+    "unresolved_candidates.parquet",
+    "allocation.parquet",
+    "cells.parquet",
+    "residue_summary.parquet",
+    "linkage_model.json",
 ]
 
 

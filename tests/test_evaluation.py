@@ -32,29 +32,40 @@ def _links(rows: list[tuple[str, str, float, float]]) -> pl.DataFrame:
     ean, object_id, probability, share = zip(*rows, strict=True)
     return pl.DataFrame(
         {
-            "ean": ean, "object_id": object_id, "match_probability": probability,
-            "match_weight": [0.0] * len(rows), "method": ["test"] * len(rows), "allocation_share": share,
+            "ean": ean,
+            "object_id": object_id,
+            "match_probability": probability,
+            "match_weight": [0.0] * len(rows),
+            "method": ["test"] * len(rows),
+            "allocation_share": share,
         }
     )
 
 
 # E1 right (plus a weaker wrong candidate), E2 wrong, E3 missed, E4 collective with 2 of its 3
 # objects, E5 (a lamp post) linked to a house.
-LINKS = _links([
-    ("E1", "O1", 0.99, 1.0),
-    ("E1", "O9", 0.50, 1.0),
-    ("E2", "O3", 0.97, 1.0),
-    ("E4", "O5", 0.95, 0.6),
-    ("E4", "O6", 0.95, 0.4),
-    ("E5", "O8", 0.99, 1.0),
-])
+LINKS = _links(
+    [
+        ("E1", "O1", 0.99, 1.0),
+        ("E1", "O9", 0.50, 1.0),
+        ("E2", "O3", 0.97, 1.0),
+        ("E4", "O5", 0.95, 0.6),
+        ("E4", "O6", 0.95, 0.4),
+        ("E5", "O8", 0.99, 1.0),
+    ]
+)
 
 
 def test_best_links_takes_highest_probability_then_share_then_object_id() -> None:
-    links = _links([
-        ("A", "X2", 0.9, 0.3), ("A", "X1", 0.8, 0.7), ("A", "X3", 0.9, 0.7),  # probability, then share
-        ("B", "Y2", 0.9, 0.5), ("B", "Y1", 0.9, 0.5),  # full tie: smallest object_id
-    ])
+    links = _links(
+        [
+            ("A", "X2", 0.9, 0.3),
+            ("A", "X1", 0.8, 0.7),
+            ("A", "X3", 0.9, 0.7),  # probability, then share
+            ("B", "Y2", 0.9, 0.5),
+            ("B", "Y1", 0.9, 0.5),  # full tie: smallest object_id
+        ]
+    )
     best = best_links(links).sort("ean")
     assert best.select("ean", "object_id").rows() == [("A", "X3"), ("B", "Y1")]
 
@@ -125,7 +136,9 @@ def test_addressless_metrics_by_hand() -> None:
     assert (metrics["n_addressless"], metrics["n_true_class"], metrics["n_linked"]) == (2, 0, 1)
     assert metrics["linked_share"] == pytest.approx(0.5)
     assert metrics["unresolved_share"] == pytest.approx(2 / 7)
-    right = residue.with_columns(residue_class=pl.when(pl.col("ean") == "E7").then(pl.lit("ev_charger")).otherwise("residue_class"))
+    right = residue.with_columns(
+        residue_class=pl.when(pl.col("ean") == "E7").then(pl.lit("ev_charger")).otherwise("residue_class")
+    )
     assert addressless_metrics(links, right, TRUTH_CONNECTIONS)["true_class_share"] == pytest.approx(0.5)
 
 
@@ -159,10 +172,14 @@ def test_plain_splink_peer_links_most_but_not_all(small_municipality) -> None:
 def test_calibration_compares_predicted_with_observed_per_band() -> None:
     from linkage.evaluation import calibration
 
-    links = pl.DataFrame({
-        "ean": ["a", "b", "c", "d"], "object_id": ["A", "X", "C", "D"],
-        "match_probability": [0.999, 0.97, 0.97, 0.97], "method": ["exact_address"] + ["probabilistic"] * 3,
-    })
+    links = pl.DataFrame(
+        {
+            "ean": ["a", "b", "c", "d"],
+            "object_id": ["A", "X", "C", "D"],
+            "match_probability": [0.999, 0.97, 0.97, 0.97],
+            "method": ["exact_address"] + ["probabilistic"] * 3,
+        }
+    )
     truth = pl.DataFrame({"ean": ["a", "b", "c", "d"], "object_id": ["A", "B", "C", "D"]})
     table = calibration(links, truth)
     probabilistic = table.filter(pl.col("method") == "probabilistic").row(0, named=True)

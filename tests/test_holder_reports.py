@@ -26,19 +26,36 @@ from quality.holder_reports import build_reports, holder_compliance, read_previo
 def delivery() -> dict[str, Any]:
     """Two gemeenten and three netbeheerders, through the real ingestion."""
     data = synth.generate(50_000, seed=21)
-    ingested = {kind: validate_delivery(kind, getattr(data, kind), Path(f"{kind}.parquet"))
-                for kind in ("bag", "connections", "consumption")}
+    ingested = {
+        kind: validate_delivery(kind, getattr(data, kind), Path(f"{kind}.parquet"))
+        for kind in ("bag", "connections", "consumption")
+    }
     frames = {kind: result.frame for kind, result in ingested.items()}
-    results = {kind: with_demands(kind, result.rule_results, result.quarantine, frames["bag"], frames["connections"],
-                                  frames["consumption"]) for kind, result in ingested.items()}
+    results = {
+        kind: with_demands(
+            kind, result.rule_results, result.quarantine, frames["bag"], frames["connections"], frames["consumption"]
+        )
+        for kind, result in ingested.items()
+    }
     linked = link(normalise_bag(frames["bag"]), normalise_connections(frames["connections"]), PROFILES["statistical"])
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     corrections = run_corrections(linked.links, linked.residue, linked.unresolved_candidates)
     impact = fix_impact(frames["connections"], frames["bag"], linked.links, corrections, PROFILES["statistical"])
-    deliveries = pl.DataFrame({"source": ["bag", "connections", "consumption"], "path": ["b", "c", "v"],
-                               "dropped_columns": [[], ["klantnaam"], []]})
-    return {"frames": frames, "results": results, "compliance": compliance, "impact": impact,
-            "reports": build_reports(compliance, impact, deliveries, "statistical"), "deliveries": deliveries}
+    deliveries = pl.DataFrame(
+        {
+            "source": ["bag", "connections", "consumption"],
+            "path": ["b", "c", "v"],
+            "dropped_columns": [[], ["klantnaam"], []],
+        }
+    )
+    return {
+        "frames": frames,
+        "results": results,
+        "compliance": compliance,
+        "impact": impact,
+        "reports": build_reports(compliance, impact, deliveries, "statistical"),
+        "deliveries": deliveries,
+    }
 
 
 def test_one_report_per_holder(delivery: dict[str, Any]) -> None:
@@ -46,14 +63,21 @@ def test_one_report_per_holder(delivery: dict[str, Any]) -> None:
     by_type = {(r.holder_type, r.holder) for r in delivery["reports"]}
     assert {h for t, h in by_type if t == "netbeheerder"} == set(frames["connections"]["netbeheerder"].unique())
     assert {h for t, h in by_type if t == "gemeente"} == set(frames["bag"]["gemeente_code"].unique())
-    assert len({h for t, h in by_type if t == "netbeheerder"}) >= 2 and len({h for t, h in by_type if t == "gemeente"}) >= 2
+    assert (
+        len({h for t, h in by_type if t == "netbeheerder"}) >= 2
+        and len({h for t, h in by_type if t == "gemeente"}) >= 2
+    )
 
 
 def test_each_report_leaks_nothing_about_other_holders(delivery: dict[str, Any]) -> None:
     frames = delivery["frames"]
     owner = {
         **dict(frames["connections"].select("ean", "netbeheerder").rows()),
-        **dict(frames["bag"].select(pl.concat_str("object_id", "nummeraanduiding_id", separator="/"), "gemeente_code").rows()),
+        **dict(
+            frames["bag"]
+            .select(pl.concat_str("object_id", "nummeraanduiding_id", separator="/"), "gemeente_code")
+            .rows()
+        ),
     }
     holders = {r.holder for r in delivery["reports"]}
     for report in delivery["reports"]:
@@ -101,7 +125,13 @@ def test_the_trend_compares_with_the_previous_run(delivery: dict[str, Any], tmp_
         compliance=pl.when(pl.col("rule") == "bag_id_filled").then(0.0).otherwise(pl.col("compliance")),
     )
     again = build_reports(worse, delivery["impact"], delivery["deliveries"], "statistical", previous)
-    demand = next(d for r in again if r.holder_type == "netbeheerder" for d in r.document["demands"] if d["rule"] == "bag_id_filled")
+    demand = next(
+        d
+        for r in again
+        if r.holder_type == "netbeheerder"
+        for d in r.document["demands"]
+        if d["rule"] == "bag_id_filled"
+    )
     assert demand["trend"] == pytest.approx(-demand["previous_compliance"])
     first = next(d for r in delivery["reports"] for d in r.document["demands"])
     assert first["trend"] is None
@@ -125,13 +155,30 @@ def test_a_holder_report_renders_in_headless_chromium(delivery: dict[str, Any], 
 # Names that slug alike, that carry a NUL or no ASCII at all, that look like paths, that are
 # markup, that mimic the report of rows naming no holder, or that no file system takes as a name.
 TRICKY_NAMES = [
-    "Noordernet Netbeheer", "noordernet netbeheer ", "Noordernet\x00Netbeheer", "Énergie Zuid", "Netbeheer Ü",
-    "Δίκτυο Διανομής", "配电网络有限公司", "../../etc/passwd", "a/b", "C:\\x", ".", "<b>Net</b> & 'Co'",
-    "(netbeheerder niet ingevuld)", ("Netbeheer Ω " * 40)[:400],
+    "Noordernet Netbeheer",
+    "noordernet netbeheer ",
+    "Noordernet\x00Netbeheer",
+    "Énergie Zuid",
+    "Netbeheer Ü",
+    "Δίκτυο Διανομής",
+    "配电网络有限公司",
+    "../../etc/passwd",
+    "a/b",
+    "C:\\x",
+    ".",
+    "<b>Net</b> & 'Co'",
+    "(netbeheerder niet ingevuld)",
+    ("Netbeheer Ω " * 40)[:400],
 ]
 TRICKY_GEMEENTEN = ["0363", "0363 ", "0363\x00"]
-NO_IMPACT = pl.DataFrame(schema={"defect": pl.String, "holder": pl.String, **dict.fromkeys(
-    ["n_affected", "n_correctable", "n_newly_linked", "n_now_deterministic"], pl.Int64), "mean_probability_gain": pl.Float64})
+NO_IMPACT = pl.DataFrame(
+    schema={
+        "defect": pl.String,
+        "holder": pl.String,
+        **dict.fromkeys(["n_affected", "n_correctable", "n_newly_linked", "n_now_deterministic"], pl.Int64),
+        "mean_probability_gain": pl.Float64,
+    }
+)
 DELIVERIES = pl.DataFrame({"source": ["bag", "connections"], "path": ["b", "c"], "dropped_columns": [[], []]})
 
 
@@ -140,21 +187,27 @@ def _tricky_rows(names: list[str | None], rule: str, flip: bool = False) -> pl.D
     and failing `rule` on every other one of them; `flip` inverts every result."""
     holders = [name for i, name in enumerate(names) for _ in range(i + 1)]
     failing = [j % 2 == 0 for i in range(len(names)) for j in range(i + 1)]
-    return pl.DataFrame({
-        "row_number": range(1, len(holders) + 1),
-        "record_id": [f"871{n:015d}" for n in range(1, len(holders) + 1)],
-        "holder": holders,
-        rule: [f == flip for f in failing],
-    })
+    return pl.DataFrame(
+        {
+            "row_number": range(1, len(holders) + 1),
+            "record_id": [f"871{n:015d}" for n in range(1, len(holders) + 1)],
+            "holder": holders,
+            rule: [f == flip for f in failing],
+        }
+    )
 
 
 # per holder type: the delivery, the names, and the rule their rows fail on every other row
-TRICKY = {"netbeheerder": ("connections", TRICKY_NAMES, "bag_id_filled"),
-          "gemeente": ("bag", TRICKY_GEMEENTEN, "gemeente_code_format")}
+TRICKY = {
+    "netbeheerder": ("connections", TRICKY_NAMES, "bag_id_filled"),
+    "gemeente": ("bag", TRICKY_GEMEENTEN, "gemeente_code_format"),
+}
 
 
 def _tricky_compliance(flip: bool = False) -> pl.DataFrame:
-    return pl.concat([holder_compliance(kind, _tricky_rows(names, rule, flip)) for kind, names, rule in TRICKY.values()])
+    return pl.concat(
+        [holder_compliance(kind, _tricky_rows(names, rule, flip)) for kind, names, rule in TRICKY.values()]
+    )
 
 
 def _owners() -> dict[tuple[str, str | None], set[str]]:
@@ -175,7 +228,7 @@ def tricky(tmp_path: Path) -> tuple[list[Any], Path]:
 
 
 def test_every_exact_name_gets_its_own_file_inside_the_folder(tricky: tuple[list[Any], Path]) -> None:
-    reports, folder = tricky
+    _reports, folder = tricky
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))["reports"]
     assert {(e["holder_type"], e["holder"]) for e in index} == set(_owners())
     files = [folder / e[suffix] for e in index for suffix in ("json", "html")]
@@ -194,10 +247,14 @@ def test_every_exact_name_gets_its_own_file_inside_the_folder(tricky: tuple[list
 def test_the_same_name_gets_the_same_file_in_every_run(tricky: tuple[list[Any], Path], tmp_path: Path) -> None:
     """The key ends in the first 10 hex digits of the SHA-256 of the exact name, not in
     anything that changes between runs or processes."""
-    reports, folder = tricky
-    again = write_reports(build_reports(_tricky_compliance(flip=True), NO_IMPACT, DELIVERIES, "statistical"), tmp_path / "again")
+    _reports, folder = tricky
+    again = write_reports(
+        build_reports(_tricky_compliance(flip=True), NO_IMPACT, DELIVERIES, "statistical"), tmp_path / "again"
+    )
     first = json.loads((folder / "index.json").read_text(encoding="utf-8"))["reports"]
-    assert sorted(Path(p).relative_to(tmp_path / "again").as_posix() for p in again["html"]) == sorted(e["html"] for e in first)
+    assert sorted(Path(p).relative_to(tmp_path / "again").as_posix() for p in again["html"]) == sorted(
+        e["html"] for e in first
+    )
     for entry in first:
         assert entry["key"].endswith(hashlib.sha256(entry["holder"].encode("utf-8")).hexdigest()[:10])
 
@@ -233,8 +290,10 @@ def test_the_trend_compares_each_exact_name_with_itself(tricky: tuple[list[Any],
     _, folder = tricky
     previous = read_previous(folder)
     assert set(previous) == set(_owners())
-    before = {(r.holder_type, r.holder): r.document["demands"][0]["compliance"]
-              for r in build_reports(_tricky_compliance(), NO_IMPACT, DELIVERIES, "statistical")}
+    before = {
+        (r.holder_type, r.holder): r.document["demands"][0]["compliance"]
+        for r in build_reports(_tricky_compliance(), NO_IMPACT, DELIVERIES, "statistical")
+    }
     again = build_reports(_tricky_compliance(flip=True), NO_IMPACT, DELIVERIES, "statistical", previous)
     for report in again:
         demand = report.document["demands"][0]
@@ -245,8 +304,11 @@ def test_the_trend_compares_each_exact_name_with_itself(tricky: tuple[list[Any],
 def test_a_folder_written_before_the_index_gives_no_previous_run(tmp_path: Path) -> None:
     """The old layout, `<type>/<slug>.json` without an index, where holders overwrote each other."""
     (tmp_path / "netbeheerder").mkdir()
-    old = {"holder_type": "netbeheerder", "holder": "noordernet netbeheer ", "demands": [{"source": "connections",
-           "rule": "bag_id_filled", "compliance": 0.5}]}
+    old = {
+        "holder_type": "netbeheerder",
+        "holder": "noordernet netbeheer ",
+        "demands": [{"source": "connections", "rule": "bag_id_filled", "compliance": 0.5}],
+    }
     (tmp_path / "netbeheerder" / "noordernet-netbeheer.json").write_text(json.dumps(old), encoding="utf-8")
     assert read_previous(tmp_path) == {}
     assert read_previous(tmp_path / "never-written") == {}
@@ -284,8 +346,12 @@ def test_rows_naming_no_holder_get_a_report_of_their_own(tmp_path: Path) -> None
     raw = _blank_delivery()
     ingested = {kind: validate_delivery(kind, frame, Path(kind)) for kind, frame in raw.items()}
     frames = {kind: result.frame for kind, result in ingested.items()}
-    results = {kind: with_demands(kind, r.rule_results, r.quarantine, frames["bag"], frames["connections"], frames["consumption"])
-               for kind, r in ingested.items()}
+    results = {
+        kind: with_demands(
+            kind, r.rule_results, r.quarantine, frames["bag"], frames["connections"], frames["consumption"]
+        )
+        for kind, r in ingested.items()
+    }
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     reports = build_reports(compliance, NO_IMPACT, DELIVERIES, "statistical")
 
@@ -298,16 +364,22 @@ def test_rows_naming_no_holder_get_a_report_of_their_own(tmp_path: Path) -> None
     assert None in expected["connections"] and None in expected["consumption"] and None in expected["bag"]
     for source, counts in expected.items():
         for rule in compliance.filter(pl.col("source") == source)["rule"].unique():
-            got = {r.holder: d["n_rows"] for r in reports for d in r.document["demands"]
-                   if d["source"] == source and d["rule"] == rule}
+            got = {
+                r.holder: d["n_rows"]
+                for r in reports
+                for d in r.document["demands"]
+                if d["source"] == source and d["rule"] == rule
+            }
             assert got == counts, (source, rule)
 
     folder = tmp_path / "reports"
     write_reports(reports, folder)
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))["reports"]
     unassigned = {e["holder_type"]: e for e in index if e["holder"] is None}
-    assert {t: e["label"] for t, e in unassigned.items()} == {"netbeheerder": "(netbeheerder niet ingevuld)",
-                                                             "gemeente": "(gemeente niet ingevuld)"}
+    assert {t: e["label"] for t, e in unassigned.items()} == {
+        "netbeheerder": "(netbeheerder niet ingevuld)",
+        "gemeente": "(gemeente niet ingevuld)",
+    }
     lookalike = next(e for e in index if e["holder"] == "(netbeheerder niet ingevuld)")
     assert lookalike["json"] != unassigned["netbeheerder"]["json"]
     page = (folder / unassigned["netbeheerder"]["html"]).read_text(encoding="utf-8")
@@ -317,16 +389,35 @@ def test_rows_naming_no_holder_get_a_report_of_their_own(tmp_path: Path) -> None
 
 
 def test_the_blank_names_fix_impact_is_summed_into_one_report() -> None:
-    impact = pl.DataFrame({
-        "defect": ["bag_id_filled"] * 4, "holder": [None, "", "  ", "Net A"], "n_affected": [1, 2, 3, 4],
-        "n_correctable": [1, 1, 1, 4], "n_newly_linked": [0, 1, 0, 2], "n_now_deterministic": [1, 0, 0, 3],
-        "mean_probability_gain": [0.6, 0.3, 0.0, 0.1],
-    })
+    impact = pl.DataFrame(
+        {
+            "defect": ["bag_id_filled"] * 4,
+            "holder": [None, "", "  ", "Net A"],
+            "n_affected": [1, 2, 3, 4],
+            "n_correctable": [1, 1, 1, 4],
+            "n_newly_linked": [0, 1, 0, 2],
+            "n_now_deterministic": [1, 0, 0, 3],
+            "mean_probability_gain": [0.6, 0.3, 0.0, 0.1],
+        }
+    )
     compliance = holder_compliance("connections", _tricky_rows([None, "", "  ", "Net A"], "bag_id_filled"))
     reports = {r.holder: r.document["fix_impact"] for r in build_reports(compliance, impact, DELIVERIES, "statistical")}
     assert set(reports) == {None, "Net A"}
     (blank,) = reports[None]
-    assert (blank["n_affected"], blank["n_correctable"], blank["n_newly_linked"], blank["n_now_deterministic"]) == (6, 3, 1, 1)
+    assert (blank["n_affected"], blank["n_correctable"], blank["n_newly_linked"], blank["n_now_deterministic"]) == (
+        6,
+        3,
+        1,
+        1,
+    )
     assert blank["mean_probability_gain"] == pytest.approx((1 * 0.6 + 2 * 0.3 + 3 * 0.0) / 6)
-    assert reports["Net A"] == [{"defect": "bag_id_filled", "n_affected": 4, "n_correctable": 4, "n_newly_linked": 2,
-                                 "n_now_deterministic": 3, "mean_probability_gain": pytest.approx(0.1)}]
+    assert reports["Net A"] == [
+        {
+            "defect": "bag_id_filled",
+            "n_affected": 4,
+            "n_correctable": 4,
+            "n_newly_linked": 2,
+            "n_now_deterministic": 3,
+            "mean_probability_gain": pytest.approx(0.1),
+        }
+    ]

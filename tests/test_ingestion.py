@@ -27,18 +27,63 @@ EAN = [gs1(f"87168712{n:09d}") for n in range(10)]
 BAD_CHECK_DIGIT = EAN[9][:-1] + str((int(EAN[9][-1]) + 1) % 10)
 
 CONNECTIONS_HEADER = [
-    "EAN", " Product ", "NETBEHEERDER", "Straatnaam", "Huisnummer", "HuisnummerToevoeging", "Postcode",
-    "Woonplaats", "Locatieomschrijving", "BAG_ID", "X", "Y", "Fysieke_Status", "Aansluitcapaciteit",
-    "Klantnaam", "Telefoon",
+    "EAN",
+    " Product ",
+    "NETBEHEERDER",
+    "Straatnaam",
+    "Huisnummer",
+    "HuisnummerToevoeging",
+    "Postcode",
+    "Woonplaats",
+    "Locatieomschrijving",
+    "BAG_ID",
+    "X",
+    "Y",
+    "Fysieke_Status",
+    "Aansluitcapaciteit",
+    "Klantnaam",
+    "Telefoon",
 ]
 STREET = "Tweede Kamerstraat ‘s-Gravenweg"
 CONNECTIONS_ROWS = [
     # 1 valid electricity, Dutch decimal comma coordinates, the register's one toevoeging field
-    [EAN[0], "ELK", "Stedin", STREET, "12", "A-1", "1234 ab", "Zoë’s Dorp", "", "0457010000000001",
-     "155000,5", "463000,25", "IBD", "3x25A", "Jansen", "0612345678"],
+    [
+        EAN[0],
+        "ELK",
+        "Stedin",
+        STREET,
+        "12",
+        "A-1",
+        "1234 ab",
+        "Zoë’s Dorp",
+        "",
+        "0457010000000001",
+        "155000,5",
+        "463000,25",
+        "IBD",
+        "3x25A",
+        "Jansen",
+        "0612345678",
+    ],
     # 2 valid gas at the same address
-    [EAN[1], "GAS", "Stedin", STREET, "12", "A-1", "1234AB", "Zoë’s Dorp", "", "", "", "", "in bedrijf", "G4",
-     "Jansen", ""],
+    [
+        EAN[1],
+        "GAS",
+        "Stedin",
+        STREET,
+        "12",
+        "A-1",
+        "1234AB",
+        "Zoë’s Dorp",
+        "",
+        "",
+        "",
+        "",
+        "in bedrijf",
+        "G4",
+        "Jansen",
+        "",
+    ],
     # 3 the EAN of row 1 again
     [EAN[0], "ELK", "Stedin", "Kerkstraat", "1", "", "1234AB", "Weesp", "", "", "", "", "IBD", "", "Pietersen", ""],
     # 4 check digit wrong
@@ -52,8 +97,24 @@ CONNECTIONS_ROWS = [
     # 8 messy but usable: lower-case product, odd postcode, odd status, huisnummer 0 (flags only)
     [EAN[4], "gas", "Stedin", "Kerkstr.", "0", "hs", "1234-AB", "WEESP", "", "", "", "", "In Bedrijf", "", "", ""],
     # 9 street light: no address, only a description
-    [EAN[5], "ELK", "Stedin", "", "", "", "", "", "OV lichtmast t.o. nr 12, Café ‘t Hoekje", "", "", "", "IBD",
-     "1x6", "", ""],
+    [
+        EAN[5],
+        "ELK",
+        "Stedin",
+        "",
+        "",
+        "",
+        "",
+        "",
+        "OV lichtmast t.o. nr 12, Café ‘t Hoekje",
+        "",
+        "",
+        "",
+        "IBD",
+        "1x6",
+        "",
+        "",
+    ],
     # 10 whitespace-only values count as empty
     [EAN[6], " ELK ", "Stedin", "  ", " 7 ", "  ", "", "Weesp", "", "", "", "", "UBD", "", "", ""],
 ]
@@ -66,8 +127,15 @@ CONNECTIONS_QUARANTINE = {
 }
 
 
-def write_csv(path: Path, header: list[str], rows: list[list[str]], *, separator: str = ";",
-              encoding: str = "utf-8", newline: str = "\n") -> Path:
+def write_csv(
+    path: Path,
+    header: list[str],
+    rows: list[list[str]],
+    *,
+    separator: str = ";",
+    encoding: str = "utf-8",
+    newline: str = "\n",
+) -> Path:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=separator, lineterminator=newline)
     writer.writerow(header)
@@ -97,8 +165,14 @@ def findings(result: IngestResult) -> dict[int, list[str]]:
 
 @pytest.fixture
 def connections_cp1252(tmp_path: Path) -> Path:
-    return write_csv(tmp_path / "register.csv", CONNECTIONS_HEADER, CONNECTIONS_ROWS,
-                     separator=";", encoding="cp1252", newline="\r\n")
+    return write_csv(
+        tmp_path / "register.csv",
+        CONNECTIONS_HEADER,
+        CONNECTIONS_ROWS,
+        separator=";",
+        encoding="cp1252",
+        newline="\r\n",
+    )
 
 
 def test_connections_csv_cp1252_semicolon(connections_cp1252: Path) -> None:
@@ -116,19 +190,31 @@ def test_connections_csv_cp1252_semicolon(connections_cp1252: Path) -> None:
     assert (first["x"], first["y"], first["huisnummer"]) == (155000.5, 463000.25, 12)
     assert first["bag_id"] == "0457010000000001" and first["huisnummertoevoeging"] == "A-1"
     assert frame["product"].to_list() == ["ELK", "GAS", "GAS", "ELK", "ELK"]
-    assert frame.filter(pl.col("ean") == EAN[5])["locatieomschrijving"].item() == "OV lichtmast t.o. nr 12, Café ‘t Hoekje"
+    assert (
+        frame.filter(pl.col("ean") == EAN[5])["locatieomschrijving"].item() == "OV lichtmast t.o. nr 12, Café ‘t Hoekje"
+    )
     blank = frame.filter(pl.col("ean") == EAN[6]).row(0, named=True)
     assert (blank["straatnaam"], blank["huisnummertoevoeging"], blank["huisnummer"]) == (None, None, 7)
     assert result.flagged == {
-        "netbeheerder_required": 0, "huisnummer_range": 1, "postcode_format": 1, "bag_id_format": 0,
-        "bag_id_filled": 4, "fysieke_status_known": 1, "address_or_description_present": 1,
+        "netbeheerder_required": 0,
+        "huisnummer_range": 1,
+        "postcode_format": 1,
+        "bag_id_format": 0,
+        "bag_id_filled": 4,
+        "fysieke_status_known": 1,
+        "address_or_description_present": 1,
     }
     # per row and rule, quarantined rows included, with the netbeheerder as holder
     results = result.rule_results
     assert results.height == result.n_rows_read and results["holder"].null_count() < results.height
-    assert not results.filter(pl.col("row_number").is_in(result.quarantine["row_number"].implode()))[
-        [r for r in results.columns if r.startswith("ean_") or r.startswith("product_") or r.startswith("type_")]
-    ].select(pl.all_horizontal(pl.all())).to_series().all()
+    assert (
+        not results.filter(pl.col("row_number").is_in(result.quarantine["row_number"].implode()))[
+            [r for r in results.columns if r.startswith(("ean_", "product_", "type_"))]
+        ]
+        .select(pl.all_horizontal(pl.all()))
+        .to_series()
+        .all()
+    )
 
 
 def test_quarantine_rows_say_what_is_wrong(connections_cp1252: Path) -> None:
@@ -145,8 +231,9 @@ def test_quarantine_rows_say_what_is_wrong(connections_cp1252: Path) -> None:
 
 def test_comma_utf8_bom_and_parquet_read_the_same(connections_cp1252: Path, tmp_path: Path) -> None:
     reference = read_delivery("connections", connections_cp1252)
-    comma = write_csv(tmp_path / "register_comma.csv", CONNECTIONS_HEADER, CONNECTIONS_ROWS,
-                      separator=",", encoding="utf-8-sig")
+    comma = write_csv(
+        tmp_path / "register_comma.csv", CONNECTIONS_HEADER, CONNECTIONS_ROWS, separator=",", encoding="utf-8-sig"
+    )
     assert comma.read_bytes().startswith(b"\xef\xbb\xbf")
     parquet = write_text_parquet(tmp_path / "register.parquet", CONNECTIONS_HEADER, CONNECTIONS_ROWS)
     for path in (comma, parquet):
@@ -168,9 +255,20 @@ def test_typed_parquet_reads_like_its_csv(connections_cp1252: Path, tmp_path: Pa
 
 
 def test_optional_columns_may_be_absent(tmp_path: Path) -> None:
-    header = ["ean", "product", "netbeheerder", "straatnaam", "huisnummer", "huisnummertoevoeging", "postcode",
-              "woonplaats", "fysieke_status"]
-    path = write_csv(tmp_path / "minimal.csv", header, [[EAN[0], "ELK", "Enexis", "Markt", "1", "", "1381AA", "Weesp", "IBD"]])
+    header = [
+        "ean",
+        "product",
+        "netbeheerder",
+        "straatnaam",
+        "huisnummer",
+        "huisnummertoevoeging",
+        "postcode",
+        "woonplaats",
+        "fysieke_status",
+    ]
+    path = write_csv(
+        tmp_path / "minimal.csv", header, [[EAN[0], "ELK", "Enexis", "Markt", "1", "", "1381AA", "Weesp", "IBD"]]
+    )
     result = read_delivery("connections", path)
     check_accounted("connections", result)
     row = result.frame.row(0, named=True)
@@ -179,29 +277,77 @@ def test_optional_columns_may_be_absent(tmp_path: Path) -> None:
 
 
 BAG_HEADER = [
-    "Object_ID", "object_type", "nummeraanduiding_id", "HOOFDADRES", "openbare_ruimte_naam", "huisnummer",
-    "huisletter", "huisnummertoevoeging", "postcode", "woonplaats_naam", "gemeente_code", "gebruiksdoel",
-    "oppervlakte", "status", "pand_id", "x", "y", "eigenaar",
+    "Object_ID",
+    "object_type",
+    "nummeraanduiding_id",
+    "HOOFDADRES",
+    "openbare_ruimte_naam",
+    "huisnummer",
+    "huisletter",
+    "huisnummertoevoeging",
+    "postcode",
+    "woonplaats_naam",
+    "gemeente_code",
+    "gebruiksdoel",
+    "oppervlakte",
+    "status",
+    "pand_id",
+    "x",
+    "y",
+    "eigenaar",
 ]
 
 
-def bag_row(object_id: str, nummeraanduiding_id: str, *, object_type: str = "verblijfsobject",
-            hoofdadres: str = "J", huisnummer: str = "1", gebruiksdoel: str = "woonfunctie",
-            oppervlakte: str = "85", status: str = "Verblijfsobject in gebruik") -> list[str]:
-    return [object_id, object_type, nummeraanduiding_id, hoofdadres, "Slijkstraat", huisnummer, "", "", "1381AA",
-            "Weesp", "0457", gebruiksdoel, oppervlakte, status, "0457100000000001", "129000.5", "481000.25", "Visser"]
+def bag_row(
+    object_id: str,
+    nummeraanduiding_id: str,
+    *,
+    object_type: str = "verblijfsobject",
+    hoofdadres: str = "J",
+    huisnummer: str = "1",
+    gebruiksdoel: str = "woonfunctie",
+    oppervlakte: str = "85",
+    status: str = "Verblijfsobject in gebruik",
+) -> list[str]:
+    return [
+        object_id,
+        object_type,
+        nummeraanduiding_id,
+        hoofdadres,
+        "Slijkstraat",
+        huisnummer,
+        "",
+        "",
+        "1381AA",
+        "Weesp",
+        "0457",
+        gebruiksdoel,
+        oppervlakte,
+        status,
+        "0457100000000001",
+        "129000.5",
+        "481000.25",
+        "Visser",
+    ]
 
 
 BAG_ROWS = [
-    bag_row("0457010000000001", "0457200000000001", gebruiksdoel="woonfunctie;kantoorfunctie"),   # 1
-    bag_row("0457010000000001", "0457200000000002", hoofdadres="n", huisnummer="3"),              # 2 nevenadres
-    bag_row("0457010000000001", "0457200000000001"),                                               # 3 repeated pair
-    bag_row("0457010000000002", "0457200000000003", huisnummer="twaalf"),                          # 4
-    bag_row("457010000000003", "0457200000000004"),                                                # 5 lost its zero
-    bag_row("0457010000000004", "", object_type="woonboot"),                                       # 6
-    bag_row("0457020000000001", "0457200000000005", object_type="ligplaats", hoofdadres="true",
-            gebruiksdoel="", oppervlakte="", status="Plaats aangewezen"),                          # 7
-    bag_row("0457010000000005", "0457200000000006", hoofdadres="misschien"),                       # 8
+    bag_row("0457010000000001", "0457200000000001", gebruiksdoel="woonfunctie;kantoorfunctie"),  # 1
+    bag_row("0457010000000001", "0457200000000002", hoofdadres="n", huisnummer="3"),  # 2 nevenadres
+    bag_row("0457010000000001", "0457200000000001"),  # 3 repeated pair
+    bag_row("0457010000000002", "0457200000000003", huisnummer="twaalf"),  # 4
+    bag_row("457010000000003", "0457200000000004"),  # 5 lost its zero
+    bag_row("0457010000000004", "", object_type="woonboot"),  # 6
+    bag_row(
+        "0457020000000001",
+        "0457200000000005",
+        object_type="ligplaats",
+        hoofdadres="true",
+        gebruiksdoel="",
+        oppervlakte="",
+        status="Plaats aangewezen",
+    ),  # 7
+    bag_row("0457010000000005", "0457200000000006", hoofdadres="misschien"),  # 8
 ]
 
 
@@ -257,16 +403,16 @@ def test_bag_parquet_with_numeric_ids_keeps_leading_zeros(tmp_path: Path) -> Non
 
 CONSUMPTION_HEADER = ["EAN", "Year", "Product", "Volume", "Unit"]
 CONSUMPTION_ROWS = [
-    [EAN[0], "2024", "ELK", "3512,5", "kWh"],      # 1 decimal comma
-    [EAN[1], "2024", "GAS", "1.234,5", "M3"],      # 2 Dutch thousands; unit in another case
-    [EAN[0], "2024", "ELK", "12", "kWh"],          # 3 same (ean, year, product) as row 1
-    [EAN[2], "2O24", "ELK", "10", "kWh"],          # 4 letter O in the year
-    [EAN[3], "2024", "ELK", "-3", "kWh"],          # 5 negative
-    [EAN[4], "2024", "ELK", "10", "MWh"],          # 6 unknown unit
-    [EAN[5], "2024", "GAS", "10", "kWh"],          # 7 unit of the other product
-    [EAN[6], "2024", "GAS", "", "m3"],             # 8 no volume
-    [EAN[7], "2024", "GAS", "n.v.t.", "m3"],       # 9 text in a number column
-    [EAN[8], "2023", "ELK", "0", "kwh"],           # 10 zero is fine
+    [EAN[0], "2024", "ELK", "3512,5", "kWh"],  # 1 decimal comma
+    [EAN[1], "2024", "GAS", "1.234,5", "M3"],  # 2 Dutch thousands; unit in another case
+    [EAN[0], "2024", "ELK", "12", "kWh"],  # 3 same (ean, year, product) as row 1
+    [EAN[2], "2O24", "ELK", "10", "kWh"],  # 4 letter O in the year
+    [EAN[3], "2024", "ELK", "-3", "kWh"],  # 5 negative
+    [EAN[4], "2024", "ELK", "10", "MWh"],  # 6 unknown unit
+    [EAN[5], "2024", "GAS", "10", "kWh"],  # 7 unit of the other product
+    [EAN[6], "2024", "GAS", "", "m3"],  # 8 no volume
+    [EAN[7], "2024", "GAS", "n.v.t.", "m3"],  # 9 text in a number column
+    [EAN[8], "2023", "ELK", "0", "kwh"],  # 10 zero is fine
 ]
 
 
@@ -343,7 +489,9 @@ def test_missing_required_columns_name_file_and_columns(tmp_path: Path) -> None:
         ("repeated.csv", b"ean;ean;year;product;volume;unit\n1;1;2024;ELK;1;kWh\n", "ean appear more than once"),
     ],
 )
-def test_unusable_files_raise_input_error_naming_the_file(tmp_path: Path, name: str, content: bytes, problem: str) -> None:
+def test_unusable_files_raise_input_error_naming_the_file(
+    tmp_path: Path, name: str, content: bytes, problem: str
+) -> None:
     path = tmp_path / name
     path.write_bytes(content)
     with pytest.raises(InputError) as caught:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-
 from conftest import link_synth
-from koppelwerk.config import PROFILES, DisclosureRules, UncertaintyThresholds
 from leak_scan import ScanInputs, scan_public
+
+from koppelwerk.config import PROFILES, DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
 from publication.report import ReportInputs, analyst_report
@@ -31,9 +31,18 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ScanInputs]:
     allocation = allocate(data.consumption, result.links, result.residue, linked.connections, linked.bag)
     cells = aggregate_cells(allocation)
     statistics = sector_statistics(cells, rules)
-    contributions = connection_contributions(allocation, *threshold_allocations(
-        data.consumption, result.links, result.residue, result.unresolved_candidates, linked.connections, linked.bag,
-        UncertaintyThresholds()))
+    contributions = connection_contributions(
+        allocation,
+        *threshold_allocations(
+            data.consumption,
+            result.links,
+            result.residue,
+            result.unresolved_candidates,
+            linked.connections,
+            linked.bag,
+            UncertaintyThresholds(),
+        ),
+    )
     uncertainty = cell_uncertainty(cells, statistics, contributions, rules)
     folder = tmp_path_factory.mktemp("public")
     statistics.write_parquet(folder / STATISTICS)
@@ -61,8 +70,12 @@ def _plant(folder: Path, name: str, content: pl.DataFrame | str) -> Path:
 def _connection_in(inputs: ScanInputs, pc4: str, product: str) -> tuple[str, float]:
     """An EAN in postcode4 `pc4` with some consumption of `product`, and that consumption, the
     largest there (so that its printed form is not shared by chance)."""
-    here = inputs.connections.filter(pl.col("postcode").str.to_uppercase().str.replace_all(" ", "").str.starts_with(pc4))
-    used = inputs.consumption.join(here.select("ean"), on="ean").filter((pl.col("product") == product) & (pl.col("volume") > 0))
+    here = inputs.connections.filter(
+        pl.col("postcode").str.to_uppercase().str.replace_all(" ", "").str.starts_with(pc4)
+    )
+    used = inputs.consumption.join(here.select("ean"), on="ean").filter(
+        (pl.col("product") == product) & (pl.col("volume") > 0)
+    )
     return used.sort("volume", descending=True).select("ean", "volume").row(0)
 
 
@@ -70,8 +83,11 @@ def _postcode4_totaal(public: tuple[Path, ScanInputs], name: str) -> tuple[pl.Da
     """A published file and the row of its first published postcode4 totaal cell for electricity."""
     frame = pl.read_parquet(public[0] / name)
     index = frame.with_row_index().filter(
-        (pl.col("region_level") == "postcode4") & (pl.col("sector") == "totaal") & (pl.col("product") == "ELK")
-        & (pl.col("region_code") != "onbekend") & pl.col("volume").is_not_null()
+        (pl.col("region_level") == "postcode4")
+        & (pl.col("sector") == "totaal")
+        & (pl.col("product") == "ELK")
+        & (pl.col("region_code") != "onbekend")
+        & pl.col("volume").is_not_null()
     )["index"][0]
     return frame, index
 
@@ -94,7 +110,9 @@ def test_it_finds_a_bag_id_in_parquet(public: tuple[Path, ScanInputs], planted: 
     folder, inputs = public
     frame = pl.read_parquet(folder / STATISTICS)
     object_id = inputs.bag["object_id"][3]
-    leaky = frame.with_columns(region_code=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit(object_id)).otherwise("region_code"))
+    leaky = frame.with_columns(
+        region_code=pl.when(pl.int_range(pl.len()) == 5).then(pl.lit(object_id)).otherwise("region_code")
+    )
     found = scan_public(_plant(planted, STATISTICS, leaky), inputs)
     assert len(found) == 1 and object_id in found[0] and "row 6" in found[0]
 
@@ -122,26 +140,40 @@ def test_it_finds_one_connections_volume_in_a_cell(public: tuple[Path, ScanInput
     assert found == [f"{STATISTICS} row {index + 1}: volume = {volume!r} equals one connection's consumption"]
     # the same number in a cell of another region is chance, not that connection
     elsewhere = frame.with_row_index().filter(
-        (pl.col("region_level") == "postcode4") & (pl.col("region_code") != frame["region_code"][index])
-        & (pl.col("region_code") != "onbekend") & (pl.col("sector") == "totaal"))
-    other = elsewhere.filter(~pl.col("region_code").is_in(
-        inputs.connections.filter(pl.col("ean") == ean)["postcode"].str.slice(0, 4).implode()))["index"][0]
+        (pl.col("region_level") == "postcode4")
+        & (pl.col("region_code") != frame["region_code"][index])
+        & (pl.col("region_code") != "onbekend")
+        & (pl.col("sector") == "totaal")
+    )
+    other = elsewhere.filter(
+        ~pl.col("region_code").is_in(
+            inputs.connections.filter(pl.col("ean") == ean)["postcode"].str.slice(0, 4).implode()
+        )
+    )["index"][0]
     moved = frame.with_columns(volume=pl.when(pl.int_range(pl.len()) == other).then(pl.lit(volume)).otherwise("volume"))
     assert scan_public(_plant(planted / "elsewhere", STATISTICS, moved), inputs) == []
 
 
-def test_it_finds_two_figures_that_differ_by_one_connections_volume(public: tuple[Path, ScanInputs], planted: Path) -> None:
+def test_it_finds_two_figures_that_differ_by_one_connections_volume(
+    public: tuple[Path, ScanInputs], planted: Path
+) -> None:
     _, inputs = public
     frame, index = _postcode4_totaal(public, UNCERTAINTY)
-    ean, volume = _connection_in(inputs, frame["region_code"][index], "ELK")
+    _ean, volume = _connection_in(inputs, frame["region_code"][index], "ELK")
     low = frame["volume"][index] - volume
-    leaky = frame.with_columns(volume_low=pl.when(pl.int_range(pl.len()) == index).then(pl.lit(low)).otherwise("volume_low"))
+    leaky = frame.with_columns(
+        volume_low=pl.when(pl.int_range(pl.len()) == index).then(pl.lit(low)).otherwise("volume_low")
+    )
     found = scan_public(_plant(planted, UNCERTAINTY, leaky), inputs)
     assert found and all(f.startswith(f"{UNCERTAINTY} row {index + 1}: volume") for f in found)
-    assert f"{UNCERTAINTY} row {index + 1}: volume - volume_low = {volume!r} equals one connection's consumption" in found
+    assert (
+        f"{UNCERTAINTY} row {index + 1}: volume - volume_low = {volume!r} equals one connection's consumption" in found
+    )
     # and in a report row, printed as the report prints volumes
     region = frame["region_code"][index]
-    printed = f"<tr><td>{region}</td><td>totaal</td><td>ELK</td><td>{low + volume:,.0f} kWh</td><td>{low:,.0f} kWh</td></tr>"
+    printed = (
+        f"<tr><td>{region}</td><td>totaal</td><td>ELK</td><td>{low + volume:,.0f} kWh</td><td>{low:,.0f} kWh</td></tr>"
+    )
     found = scan_public(_plant(planted / "page", REPORT, f"<table>{printed}</table>"), inputs)
     assert len(found) == 1 and "differ by one connection's consumption" in found[0]
 
@@ -151,8 +183,10 @@ def test_what_is_not_a_consumption_figure_is_not_reported(public: tuple[Path, Sc
     _, inputs = public
     frame, index = _postcode4_totaal(public, STATISTICS)
     _, volume = _connection_in(inputs, frame["region_code"][index], "ELK")
-    page = (f"<p>{volume:.0f} connections in {frame['region_code'][index]}</p><p>{volume:.0f} %</p>"
-            f"<table><tr><td>{frame['region_code'][index]}</td><td>0 kWh</td><td>0 kWh</td></tr></table>")
+    page = (
+        f"<p>{volume:.0f} connections in {frame['region_code'][index]}</p><p>{volume:.0f} %</p>"
+        f"<table><tr><td>{frame['region_code'][index]}</td><td>0 kWh</td><td>0 kWh</td></tr></table>"
+    )
     assert scan_public(_plant(planted, REPORT, page), inputs) == []
     shutil.rmtree(planted)
     assert scan_public(_plant(planted, REPORT, page.replace(" connections", " kWh")), inputs) != []

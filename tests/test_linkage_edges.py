@@ -54,7 +54,12 @@ def _run(delivery: Delivery) -> Outcome:
     result = linkage.link(bag, connections, PROFILE)
     allocation = allocate(delivery.consumption, result.links, result.residue, connections, bag)
     return Outcome(
-        delivery, bag, connections, result, allocation, aggregate_cells(allocation),
+        delivery,
+        bag,
+        connections,
+        result,
+        allocation,
+        aggregate_cells(allocation),
         residue_summary(result.residue, connections, allocation),
     )
 
@@ -85,8 +90,11 @@ def no_candidates(whole: Outcome) -> Delivery:
     """Every address moved to a place and number BAG does not have, and no registered ids."""
     d = whole.delivery
     nowhere = d.connections.with_columns(
-        huisnummer=pl.col("huisnummer") + 50_000, postcode=pl.lit("9999ZZ"), bag_id=pl.lit(None, pl.String),
-        straatnaam=pl.lit("Nergensstraat"), woonplaats=pl.lit("Nergenshuizen"),
+        huisnummer=pl.col("huisnummer") + 50_000,
+        postcode=pl.lit("9999ZZ"),
+        bag_id=pl.lit(None, pl.String),
+        straatnaam=pl.lit("Nergensstraat"),
+        woonplaats=pl.lit("Nergenshuizen"),
     )
     return Delivery(d.bag, nowhere, d.consumption)
 
@@ -142,18 +150,32 @@ def only_ligplaatsen(whole: Outcome) -> Delivery:
     area), the register's ids renamed alike: a harbour."""
     d = whole.delivery
     bag = d.bag.filter(pl.col("object_type") == "verblijfsobject").with_columns(
-        object_id=_as_ligplaats(pl.col("object_id")), object_type=pl.lit("ligplaats"), pand_id=pl.lit(None, pl.String),
-        gebruiksdoel=pl.lit(None, pl.String), oppervlakte=pl.lit(None, d.bag.schema["oppervlakte"]),
+        object_id=_as_ligplaats(pl.col("object_id")),
+        object_type=pl.lit("ligplaats"),
+        pand_id=pl.lit(None, pl.String),
+        gebruiksdoel=pl.lit(None, pl.String),
+        oppervlakte=pl.lit(None, d.bag.schema["oppervlakte"]),
         status=pl.when(pl.col("status").str.contains("ingetrokken|Niet gerealiseerd|ten onrechte"))
-        .then(pl.lit("Plaats ingetrokken")).otherwise(pl.lit("Plaats aangewezen")),
+        .then(pl.lit("Plaats ingetrokken"))
+        .otherwise(pl.lit("Plaats aangewezen")),
     )
     return Delivery(bag, d.connections.with_columns(bag_id=_as_ligplaats(pl.col("bag_id"))), d.consumption)
 
 
 CASES: dict[str, Callable[[Outcome], Delivery]] = {
     case.__name__: case
-    for case in (no_candidates, empty_bag, all_deterministic, no_residue, one_connection, one_connection_scored,
-                 one_bag_object, zero_connections, all_inactive, only_ligplaatsen)
+    for case in (
+        no_candidates,
+        empty_bag,
+        all_deterministic,
+        no_residue,
+        one_connection,
+        one_connection_scored,
+        one_bag_object,
+        zero_connections,
+        all_inactive,
+        only_ligplaatsen,
+    )
 }
 
 
@@ -239,9 +261,7 @@ def test_no_residue_case_has_an_empty_residue_and_summary(outcome_of: Callable[[
 
 
 @pytest.mark.parametrize("case", ["one_connection", "one_connection_scored"])
-def test_a_register_of_one_connection_links_it(
-    case: str, whole: Outcome, outcome_of: Callable[[str], Outcome]
-) -> None:
+def test_a_register_of_one_connection_links_it(case: str, whole: Outcome, outcome_of: Callable[[str], Outcome]) -> None:
     outcome = outcome_of(case)
     ean = outcome.connections["ean"].item()
     expected = whole.result.links.filter(pl.col("ean") == ean).select("object_id", "method")

@@ -27,9 +27,23 @@ from koppelwerk.errors import InputError
 EXTRACT_DAY_WEESP = date(2021, 10, 15)
 EARLIER_DAY = date(2015, 1, 1)
 INTERFACE_COLUMNS = [
-    "object_id", "object_type", "nummeraanduiding_id", "hoofdadres", "openbare_ruimte_naam", "huisnummer",
-    "huisletter", "huisnummertoevoeging", "postcode", "woonplaats_naam", "gemeente_code", "gebruiksdoel",
-    "oppervlakte", "status", "pand_id", "x", "y",
+    "object_id",
+    "object_type",
+    "nummeraanduiding_id",
+    "hoofdadres",
+    "openbare_ruimte_naam",
+    "huisnummer",
+    "huisletter",
+    "huisnummertoevoeging",
+    "postcode",
+    "woonplaats_naam",
+    "gemeente_code",
+    "gebruiksdoel",
+    "oppervlakte",
+    "status",
+    "pand_id",
+    "x",
+    "y",
 ]
 ACTIVE_VBO_STATUSES = {
     "Verblijfsobject in gebruik",

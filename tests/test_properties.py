@@ -17,7 +17,13 @@ from hypothesis import strategies as st
 
 from ingestion.validate import ean_is_valid
 from linkage.normalise import (
-    POSTCODE_PATTERN, clean_postcode, normalise_bag, normalise_connections, street_key, street_text, suffix_key,
+    POSTCODE_PATTERN,
+    clean_postcode,
+    normalise_bag,
+    normalise_connections,
+    street_key,
+    street_text,
+    suffix_key,
 )
 
 FAST = settings(max_examples=200, deadline=None)
@@ -76,8 +82,10 @@ def test_street_keys_ignore_how_words_are_spaced(words: list[str], data: st.Data
 
 
 @FAST
-@given(st.lists(st.text(alphabet=CASED_LETTERS, min_size=1, max_size=12), min_size=1, max_size=4),
-       st.lists(st.sampled_from([" ", "-", "'", ".", " - ", "'-"]), min_size=4, max_size=4))
+@given(
+    st.lists(st.text(alphabet=CASED_LETTERS, min_size=1, max_size=12), min_size=1, max_size=4),
+    st.lists(st.sampled_from([" ", "-", "'", ".", " - ", "'-"]), min_size=4, max_size=4),
+)
 def test_woonplaats_keys_ignore_which_separator_joins_the_words(words: list[str], separators: list[str]) -> None:
     """`'s-Hertogenbosch`, `s Hertogenbosch` and `'s Hertogenbosch` are one place."""
     plain = " ".join(words)
@@ -113,9 +121,7 @@ def test_a_cleaned_postcode_is_a_dutch_postcode_or_null(text: str) -> None:
 
 @FAST
 @given(VALID_POSTCODE, st.lists(WHITESPACE, min_size=7, max_size=7), st.lists(st.booleans(), min_size=6, max_size=6))
-def test_valid_postcodes_survive_any_case_and_spacing(
-    postcode: str, gaps: list[str], lower: list[bool]
-) -> None:
+def test_valid_postcodes_survive_any_case_and_spacing(postcode: str, gaps: list[str], lower: list[bool]) -> None:
     cased = [c.lower() if low else c for c, low in zip(postcode, lower, strict=True)]
     written = gaps[0] + "".join(c + g for c, g in zip(cased, gaps[1:], strict=True))
     assert _apply(clean_postcode, [written]) == [postcode]
@@ -137,7 +143,10 @@ FLOOR_SPELLINGS = ["{n}", "{n}e", "{n}E", "{n}de", "{n}ste", "{n}hg", "{n}HG", "
 EQUIVALENT = [
     ["H", "h", "HS", "hs", "huis", "Huis"],
     ["BIS", "bis", "BS", "bs"],
-    ["I", "i", "1"], ["II", "ii", "2"], ["III", "3"], ["IV", "iv", "4"],
+    ["I", "i", "1"],
+    ["II", "ii", "2"],
+    ["III", "3"],
+    ["IV", "iv", "4"],
 ]
 
 
@@ -158,7 +167,7 @@ def test_the_register_field_matches_bag_parts_however_it_is_joined(
 @FAST
 @given(st.integers(1, 99), st.sampled_from(FLOOR_SPELLINGS), st.sampled_from(FLOOR_SPELLINGS), st.none() | LETTER)
 def test_floor_spellings_are_equivalent_both_ways(n: int, register: str, bag: str, huisletter: str | None) -> None:
-    """"2 hoog" in the register finds BAG's 2, and BAG's "2HG" finds the register's "2e"."""
+    """ "2 hoog" in the register finds BAG's 2, and BAG's "2HG" finds the register's "2e"."""
     prefix = huisletter or ""
     register_key, bag_key = _suffix([prefix + register.format(n=n), prefix + bag.format(n=n)])
     reverse_register, reverse_bag = _suffix([prefix + bag.format(n=n), prefix + register.format(n=n)])
@@ -175,11 +184,14 @@ def test_equivalent_spellings_share_one_key_both_ways(spellings: list[str], data
 
 
 @FAST
-@given(st.tuples(st.none() | LETTER.filter(lambda c: c != "I"), st.none() | st.integers(1, 999)),
-       st.tuples(st.none() | LETTER.filter(lambda c: c != "I"), st.none() | st.integers(1, 999)))
+@given(
+    st.tuples(st.none() | LETTER.filter(lambda c: c != "I"), st.none() | st.integers(1, 999)),
+    st.tuples(st.none() | LETTER.filter(lambda c: c != "I"), st.none() | st.integers(1, 999)),
+)
 def test_different_suffixes_keep_different_keys(first: tuple, second: tuple) -> None:
     """A letter and a number, as BAG has them: 12-A is not 12-B, 3-1 not 3-2, and 12 not 12-A
     (the roman I, which is 1, aside)."""
+
     def written(letter: str | None, number: int | None) -> str:
         return (letter or "") + ("" if number is None else str(number))
 
@@ -204,18 +216,50 @@ TEXT_OR_NULL = st.none() | ANY_TEXT
 
 
 @FAST
-@given(st.fixed_dictionaries({c: TEXT_OR_NULL for c in (
-    "straatnaam", "huisnummertoevoeging", "postcode", "woonplaats", "fysieke_status", "aansluitcapaciteit", "bag_id")}))
-@example({c: LONG for c in ("straatnaam", "huisnummertoevoeging", "postcode", "woonplaats", "fysieke_status",
-                            "aansluitcapaciteit", "bag_id")})
+@given(
+    st.fixed_dictionaries(
+        {
+            c: TEXT_OR_NULL
+            for c in (
+                "straatnaam",
+                "huisnummertoevoeging",
+                "postcode",
+                "woonplaats",
+                "fysieke_status",
+                "aansluitcapaciteit",
+                "bag_id",
+            )
+        }
+    )
+)
+@example(
+    {
+        c: LONG
+        for c in (
+            "straatnaam",
+            "huisnummertoevoeging",
+            "postcode",
+            "woonplaats",
+            "fysieke_status",
+            "aansluitcapaciteit",
+            "bag_id",
+        )
+    }
+)
 def test_normalising_a_register_row_of_arbitrary_text_never_fails(row: dict[str, str | None]) -> None:
     frame = pl.DataFrame([row], schema={c: pl.String for c in row})
     assert normalise_connections(frame).height == 1
 
 
 @FAST
-@given(st.fixed_dictionaries({c: TEXT_OR_NULL for c in (
-    "openbare_ruimte_naam", "huisletter", "huisnummertoevoeging", "postcode", "woonplaats_naam")}))
+@given(
+    st.fixed_dictionaries(
+        {
+            c: TEXT_OR_NULL
+            for c in ("openbare_ruimte_naam", "huisletter", "huisnummertoevoeging", "postcode", "woonplaats_naam")
+        }
+    )
+)
 def test_normalising_a_bag_row_of_arbitrary_text_never_fails(row: dict[str, str | None]) -> None:
     frame = pl.DataFrame([row], schema={c: pl.String for c in row})
     assert normalise_bag(frame).height == 1
@@ -240,7 +284,7 @@ def test_every_ean_body_has_exactly_one_check_digit(body: str) -> None:
 @given(EAN_BODY, st.integers(0, 17), st.integers(1, 9))
 def test_changing_any_one_digit_breaks_the_check(body: str, position: int, shift: int) -> None:
     ean = next(body + d for d in string.digits if _valid([body + d])[0])
-    changed = ean[:position] + str((int(ean[position]) + shift) % 10) + ean[position + 1:]
+    changed = ean[:position] + str((int(ean[position]) + shift) % 10) + ean[position + 1 :]
     assert _valid([changed]) == [False]
 
 

@@ -30,8 +30,12 @@ BAG = normalise_bag(
             "x": [1.0, 2.0, 3.0],
             "y": [1.0, 2.0, 3.0],
         },
-        schema_overrides={"huisnummer": pl.Int32, "oppervlakte": pl.Int32, "huisletter": pl.String,
-                          "huisnummertoevoeging": pl.String},
+        schema_overrides={
+            "huisnummer": pl.Int32,
+            "oppervlakte": pl.Int32,
+            "huisletter": pl.String,
+            "huisnummertoevoeging": pl.String,
+        },
     )
 )
 CONNECTIONS = normalise_connections(
@@ -52,14 +56,22 @@ CONNECTIONS = normalise_connections(
     )
 )
 LINKS = pl.DataFrame(
-    {"ean": ["871000000000000011", "871000000000000012", "871000000000000012"],
-     "object_id": ["0999010000000001", "0999010000000002", "0999020000000001"],
-     "allocation_share": [1.0, 0.75, 0.25], "method": ["exact_address", "collective", "collective"]}
+    {
+        "ean": ["871000000000000011", "871000000000000012", "871000000000000012"],
+        "object_id": ["0999010000000001", "0999010000000002", "0999020000000001"],
+        "allocation_share": [1.0, 0.75, 0.25],
+        "method": ["exact_address", "collective", "collective"],
+    }
 )
 RESIDUE = pl.DataFrame({"ean": ["871000000000000013"], "residue_class": ["public_lighting"]})
 CONSUMPTION = pl.DataFrame(
-    {"ean": ["871000000000000011", "871000000000000012", "871000000000000013", "871000000000000014"],
-     "year": [2025] * 4, "product": ["ELK"] * 4, "volume": [1000.0, 800.0, 50.0, 7.0], "unit": ["kWh"] * 4},
+    {
+        "ean": ["871000000000000011", "871000000000000012", "871000000000000013", "871000000000000014"],
+        "year": [2025] * 4,
+        "product": ["ELK"] * 4,
+        "volume": [1000.0, 800.0, 50.0, 7.0],
+        "unit": ["kWh"] * 4,
+    },
     schema_overrides={"year": pl.Int32},
 )
 

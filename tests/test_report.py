@@ -8,14 +8,15 @@ from typing import Any
 
 import polars as pl
 import pytest
-
 from conftest import link_synth
+
 from koppelwerk.config import PROFILES, DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
 from publication.report import ReportInputs, analyst_report, changes_since, sector_shares
 from publication.statistics import sector_statistics
 from publication.uncertainty import cell_uncertainty, connection_contributions, threshold_allocations
+
 
 @pytest.fixture(scope="module")
 def built() -> tuple[ReportInputs, pl.DataFrame]:
@@ -26,18 +27,40 @@ def built() -> tuple[ReportInputs, pl.DataFrame]:
     allocation = allocate(data.consumption, result.links, result.residue, connections, bag)
     cells = aggregate_cells(allocation)
     statistics = sector_statistics(cells, DisclosureRules())
-    contributions = connection_contributions(allocation, *threshold_allocations(
-        data.consumption, result.links, result.residue, result.unresolved_candidates, connections, bag,
-        UncertaintyThresholds()))
+    contributions = connection_contributions(
+        allocation,
+        *threshold_allocations(
+            data.consumption,
+            result.links,
+            result.residue,
+            result.unresolved_candidates,
+            connections,
+            bag,
+            UncertaintyThresholds(),
+        ),
+    )
     # the previous run: one published gemeente cell 10 % lower
     first = statistics.filter((pl.col("region_level") == "gemeente") & ~pl.col("suppressed")).head(1)
-    previous = statistics.join(first.select("region_code", "sector", "product", marked=pl.lit(True)),
-                               on=["region_code", "sector", "product"], how="left").with_columns(
-        volume=pl.when(pl.col("marked") & (pl.col("region_level") == "gemeente")).then(pl.col("volume") * 0.9)
-        .otherwise(pl.col("volume"))
-    ).drop("marked")
-    report = ReportInputs(statistics=statistics, uncertainty=cell_uncertainty(cells, statistics, contributions, DisclosureRules()),
-                          curve=result.curve, profile_threshold=profile.min_match_probability, previous=previous)
+    previous = (
+        statistics.join(
+            first.select("region_code", "sector", "product", marked=pl.lit(True)),
+            on=["region_code", "sector", "product"],
+            how="left",
+        )
+        .with_columns(
+            volume=pl.when(pl.col("marked") & (pl.col("region_level") == "gemeente"))
+            .then(pl.col("volume") * 0.9)
+            .otherwise(pl.col("volume"))
+        )
+        .drop("marked")
+    )
+    report = ReportInputs(
+        statistics=statistics,
+        uncertainty=cell_uncertainty(cells, statistics, contributions, DisclosureRules()),
+        curve=result.curve,
+        profile_threshold=profile.min_match_probability,
+        previous=previous,
+    )
     return report, cells
 
 
@@ -66,10 +89,14 @@ def test_changes_leave_out_cells_no_longer_published(inputs: ReportInputs) -> No
     hidden = inputs.statistics.filter(pl.col("suppressed")).head(3).select(keys)
     assert hidden.height == 3
     # the previous run published them, with some volume
-    previous = inputs.statistics.join(hidden.with_columns(was=pl.lit(True)), on=keys, how="left").with_columns(
-        suppressed=pl.col("suppressed") & pl.col("was").is_null(),
-        volume=pl.when(pl.col("was")).then(pl.lit(12_345.0)).otherwise(pl.col("volume")),
-    ).drop("was")
+    previous = (
+        inputs.statistics.join(hidden.with_columns(was=pl.lit(True)), on=keys, how="left")
+        .with_columns(
+            suppressed=pl.col("suppressed") & pl.col("was").is_null(),
+            volume=pl.when(pl.col("was")).then(pl.lit(12_345.0)).otherwise(pl.col("volume")),
+        )
+        .drop("was")
+    )
     changes = changes_since(previous, inputs.statistics)
     assert changes is not None and changes.join(hidden, on=keys).height == 0
     assert changes.height == 0  # nothing else changed
@@ -78,7 +105,7 @@ def test_changes_leave_out_cells_no_longer_published(inputs: ReportInputs) -> No
 
 
 def _section(page: str, heading: str) -> str:
-    return page[page.index(f"<h2>{heading}</h2>"):].split("<h2>")[1]
+    return page[page.index(f"<h2>{heading}</h2>") :].split("<h2>")[1]
 
 
 def test_the_uncertainty_section_prints_only_controlled_figures(inputs: ReportInputs) -> None:
@@ -90,11 +117,17 @@ def test_the_uncertainty_section_prints_only_controlled_figures(inputs: ReportIn
     rows = [re.findall(r"<td>(.*?)</td>", row) for row in re.findall(r"<tr><td>.*?</tr>", section)]
     assert len(rows) == 10
     for gemeente, sector, product, *figures in rows:
-        row = table.filter((pl.col("region_level") == "gemeente") & (pl.col("region_code") == gemeente)
-                           & (pl.col("sector") == sector) & (pl.col("product") == product))
+        row = table.filter(
+            (pl.col("region_level") == "gemeente")
+            & (pl.col("region_code") == gemeente)
+            & (pl.col("sector") == sector)
+            & (pl.col("product") == product)
+        )
         unit = row["unit"].item()
-        assert figures == ["withheld" if value is None else f"{value:,.0f} {unit}" for value in
-                           row.select("volume", "volume_probabilistic", "volume_low", "volume_high").row(0)]
+        assert figures == [
+            "withheld" if value is None else f"{value:,.0f} {unit}"
+            for value in row.select("volume", "volume_probabilistic", "volume_low", "volume_high").row(0)
+        ]
     assert any("withheld" in row for row in rows)
 
 
@@ -121,8 +154,10 @@ def test_the_report_renders_in_headless_chromium(inputs: ReportInputs, tmp_path:
     assert driver.title == "koppelwerk: energy use per sector"
     headings = [h.text for h in driver.find_elements(By.TAG_NAME, "h2")]
     assert headings == [
-        "Sector breakdown per gemeente", "Energy outside the BAG",
-        "How many connections link, and how good the links are", "Where the linkage decides the figure",
+        "Sector breakdown per gemeente",
+        "Energy outside the BAG",
+        "How many connections link, and how good the links are",
+        "Where the linkage decides the figure",
         "What changed since the previous run",
     ]
     charts = driver.find_elements(By.CSS_SELECTOR, "svg.chart")

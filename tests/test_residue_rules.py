@@ -15,7 +15,10 @@ CASES = yaml.safe_load((Path(__file__).parent / "cases" / "locatieomschrijving.y
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c['text']!r}")
 def test_description_vocabulary(case: dict) -> None:
-    frame = pl.DataFrame({"ean": ["1"], "locatieomschrijving": [case["text"]]}, schema={"ean": pl.String, "locatieomschrijving": pl.String})
+    frame = pl.DataFrame(
+        {"ean": ["1"], "locatieomschrijving": [case["text"]]},
+        schema={"ean": pl.String, "locatieomschrijving": pl.String},
+    )
     described = describe(frame).row(0, named=True)
     assert described["described_class"] == case["class"]
     assert described["near_address"] is case.get("near", False)
@@ -33,13 +36,22 @@ def _register(rows: list[tuple]) -> pl.DataFrame:
     """(ean, postcode, huisnummer, straatnaam, locatieomschrijving, fysieke_status, capacity)."""
     frame = pl.DataFrame(
         rows,
-        schema={"ean": pl.String, "postcode": pl.String, "huisnummer": pl.Int32, "straatnaam": pl.String,
-                "locatieomschrijving": pl.String, "fysieke_status": pl.String, "aansluitcapaciteit": pl.String},
+        schema={
+            "ean": pl.String,
+            "postcode": pl.String,
+            "huisnummer": pl.Int32,
+            "straatnaam": pl.String,
+            "locatieomschrijving": pl.String,
+            "fysieke_status": pl.String,
+            "aansluitcapaciteit": pl.String,
+        },
         orient="row",
     )
-    return normalise_connections(frame.with_columns(
-        huisnummertoevoeging=pl.lit(None, pl.String), woonplaats=pl.lit("Ons Dorp"), bag_id=pl.lit(None, pl.String)
-    ))
+    return normalise_connections(
+        frame.with_columns(
+            huisnummertoevoeging=pl.lit(None, pl.String), woonplaats=pl.lit("Ons Dorp"), bag_id=pl.lit(None, pl.String)
+        )
+    )
 
 
 # Twelve described lamp posts teach the capacity rule that 1x6A is public lighting here.
@@ -47,14 +59,16 @@ LAMP_POSTS = [(f"8710000000000001{i:02d}", None, None, None, "OV mast", "IBD", "
 
 
 def test_inactive_wins_over_description_and_a_lamp_post_at_a_house_is_a_lamp_post() -> None:
-    register = _register([
-        ("871000000000000001", "1234AB", 12, "Dorpsstraat", "OV mast t.o. nr 12", "IBD", "1x6A"),
-        ("871000000000000002", "1234AB", 12, "Dorpsstraat", "OV mast", "UBD", "1x6A"),
-        ("871000000000000003", "1234AB", 14, "Dorpsstraat", None, "in bedrijf", "3x25A"),
-        ("871000000000000004", "1234AB", 16, "Dorpsstraat", "t.o. nr 16", "IBD", "1x6A"),
-        ("871000000000000005", "1234AB", 18, "Dorpsstraat", "naast 18", "IBD", "3x63A"),
-        *LAMP_POSTS,
-    ])
+    register = _register(
+        [
+            ("871000000000000001", "1234AB", 12, "Dorpsstraat", "OV mast t.o. nr 12", "IBD", "1x6A"),
+            ("871000000000000002", "1234AB", 12, "Dorpsstraat", "OV mast", "UBD", "1x6A"),
+            ("871000000000000003", "1234AB", 14, "Dorpsstraat", None, "in bedrijf", "3x25A"),
+            ("871000000000000004", "1234AB", 16, "Dorpsstraat", "t.o. nr 16", "IBD", "1x6A"),
+            ("871000000000000005", "1234AB", 18, "Dorpsstraat", "naast 18", "IBD", "3x63A"),
+            *LAMP_POSTS,
+        ]
+    )
     described = describe(register)
     residue = pre_link_residue(register, described, capacity_classes(register, described))
     by_ean = {ean: (cls, reason) for ean, cls, reason in residue.rows()}
@@ -67,20 +81,32 @@ def test_inactive_wins_over_description_and_a_lamp_post_at_a_house_is_a_lamp_pos
 
 
 def test_unlinked_connections_get_not_in_bag_capacity_class_or_unresolved() -> None:
-    bag = normalise_bag(pl.DataFrame({
-        "object_id": ["0001010000000001"], "postcode": ["1234AB"], "huisnummer": [12],
-        "huisletter": [None], "huisnummertoevoeging": ["A"], "openbare_ruimte_naam": ["Dorpsstraat"],
-        "woonplaats_naam": ["Ons Dorp"], "status": ["Verblijfsobject in gebruik"],
-    }, schema_overrides={"huisnummer": pl.Int32, "huisletter": pl.String}))
-    register = _register([
-        ("871000000000000011", "1234AB", 99, "Dorpsstraat", None, "IBD", "3x25A"),  # past the end of the street
-        ("871000000000000012", None, 99, "Dorpsstraat", None, "IBD", "3x25A"),  # the same, by street
-        ("871000000000000013", "9999ZZ", 1, None, None, "IBD", "3x25A"),  # a postcode BAG does not know
-        ("871000000000000014", None, None, None, "kast 12", "IBD", "1x6A"),  # addressless, lamp-post sized
-        ("871000000000000015", None, None, None, "zie tekening", "IBD", "3x35A"),
-        ("871000000000000016", "1234AB", 12, "Dorpsstraat", None, "IBD", "3x25A"),  # 12 without the A
-        *LAMP_POSTS,
-    ])
+    bag = normalise_bag(
+        pl.DataFrame(
+            {
+                "object_id": ["0001010000000001"],
+                "postcode": ["1234AB"],
+                "huisnummer": [12],
+                "huisletter": [None],
+                "huisnummertoevoeging": ["A"],
+                "openbare_ruimte_naam": ["Dorpsstraat"],
+                "woonplaats_naam": ["Ons Dorp"],
+                "status": ["Verblijfsobject in gebruik"],
+            },
+            schema_overrides={"huisnummer": pl.Int32, "huisletter": pl.String},
+        )
+    )
+    register = _register(
+        [
+            ("871000000000000011", "1234AB", 99, "Dorpsstraat", None, "IBD", "3x25A"),  # past the end of the street
+            ("871000000000000012", None, 99, "Dorpsstraat", None, "IBD", "3x25A"),  # the same, by street
+            ("871000000000000013", "9999ZZ", 1, None, None, "IBD", "3x25A"),  # a postcode BAG does not know
+            ("871000000000000014", None, None, None, "kast 12", "IBD", "1x6A"),  # addressless, lamp-post sized
+            ("871000000000000015", None, None, None, "zie tekening", "IBD", "3x35A"),
+            ("871000000000000016", "1234AB", 12, "Dorpsstraat", None, "IBD", "3x25A"),  # 12 without the A
+            *LAMP_POSTS,
+        ]
+    )
     described = describe(register)
     rejected = pl.DataFrame({"ean": ["871000000000000016"], "reason": ["best candidate has match probability 0.5"]})
     remaining = register.filter(pl.col("ean").str.starts_with("87100000000000001"))
@@ -89,6 +115,9 @@ def test_unlinked_connections_get_not_in_bag_capacity_class_or_unresolved() -> N
     by_ean = {ean: (cls, reason) for ean, cls, reason in residue.rows()}
     assert by_ean["871000000000000011"][0] == by_ean["871000000000000012"][0] == "not_in_bag"
     assert by_ean["871000000000000013"][0] == "not_in_bag" and "pseudo postcode" in by_ean["871000000000000013"][1]
-    assert by_ean["871000000000000014"][0] == "public_lighting" and "100 % are public lighting" in by_ean["871000000000000014"][1]
+    assert (
+        by_ean["871000000000000014"][0] == "public_lighting"
+        and "100 % are public lighting" in by_ean["871000000000000014"][1]
+    )
     assert by_ean["871000000000000015"][0] == "unresolved"
     assert by_ean["871000000000000016"] == ("unresolved", "best candidate has match probability 0.5")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import polars as pl
 import pytest
-
 from conftest import link_synth
+
 from publication.allocation import allocate
 from publication.residue_summary import residue_rollups, residue_summary
 
@@ -37,4 +37,8 @@ def test_shares_are_of_the_unit_total_and_roll_up(summarised) -> None:
     rollups = residue_rollups(summary)
     kwh = next(row for row in rollups["residue_share_of_total"] if row["unit"] == "kWh")
     assert 0 < kwh["share_of_total"] < 0.2  # street furniture and construction: a few percent
-    assert {row["residue_class"] for row in rollups["residue_by_class"]} >= {"public_lighting", "ev_charger", "inactive"}
+    assert {row["residue_class"] for row in rollups["residue_by_class"]} >= {
+        "public_lighting",
+        "ev_charger",
+        "inactive",
+    }

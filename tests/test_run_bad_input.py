@@ -24,9 +24,22 @@ def small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _run(bag: Path, connections: Path, consumption: Path, out: Path, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
-    code = main(["run", "--bag", str(bag), "--connections", str(connections), "--consumption", str(consumption),
-                 "--out", str(out)])
+def _run(
+    bag: Path, connections: Path, consumption: Path, out: Path, capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str]:
+    code = main(
+        [
+            "run",
+            "--bag",
+            str(bag),
+            "--connections",
+            str(connections),
+            "--consumption",
+            str(consumption),
+            "--out",
+            str(out),
+        ]
+    )
     err = capsys.readouterr().err
     assert "Traceback" not in err
     return code, err
@@ -50,11 +63,14 @@ def _accounted_for(connections: pl.DataFrame, out: Path) -> None:
     assert shares.is_empty() or (shares - 1.0).abs().max() < 1e-9
 
 
-def test_connections_without_any_bag_candidate_run_to_the_end(small: Path, tmp_path: Path, dagster_home: Path,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_connections_without_any_bag_candidate_run_to_the_end(
+    small: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every address moved to a postcode, street and woonplaats no BAG object has, no bag_id."""
     connections = pl.read_parquet(small / "connections.parquet").with_columns(
-        postcode=pl.lit("9999ZZ"), straatnaam=pl.lit("Nergensstraat"), woonplaats=pl.lit("Nergenshuizen"),
+        postcode=pl.lit("9999ZZ"),
+        straatnaam=pl.lit("Nergensstraat"),
+        woonplaats=pl.lit("Nergenshuizen"),
         bag_id=pl.lit(None, pl.String),
     )
     connections.write_parquet(path := tmp_path / "connections.parquet")
@@ -65,8 +81,9 @@ def test_connections_without_any_bag_candidate_run_to_the_end(small: Path, tmp_p
     assert (out / "public" / "sector_energy_statistics.parquet").exists()
 
 
-def test_one_connection_and_one_object_run_to_the_end(small: Path, tmp_path: Path, dagster_home: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_one_connection_and_one_object_run_to_the_end(
+    small: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     connections = pl.read_parquet(small / "connections.parquet")
     linked = pl.read_parquet(small / "truth" / "links.parquet").head(1)
     one = connections.join(linked.select("ean"), on="ean")
@@ -74,16 +91,22 @@ def test_one_connection_and_one_object_run_to_the_end(small: Path, tmp_path: Pat
     consumption = pl.read_parquet(small / "consumption.parquet").join(linked.select("ean"), on="ean")
     for name, frame in (("connections", one), ("bag", bag), ("consumption", consumption)):
         frame.write_parquet(tmp_path / f"{name}.parquet")
-    code, err = _run(tmp_path / "bag.parquet", tmp_path / "connections.parquet", tmp_path / "consumption.parquet",
-                     out := tmp_path / "out", capsys)
+    code, err = _run(
+        tmp_path / "bag.parquet",
+        tmp_path / "connections.parquet",
+        tmp_path / "consumption.parquet",
+        out := tmp_path / "out",
+        capsys,
+    )
     assert code == 0, err
     _accounted_for(one, out)
     statistics = pl.read_parquet(out / "public" / "sector_energy_statistics.parquet")
     assert statistics["suppressed"].all()  # one connection: nothing may be published
 
 
-def test_an_infinite_volume_is_quarantined_and_never_published(small: Path, tmp_path: Path, dagster_home: Path,
-                                                               capsys: pytest.CaptureFixture[str]) -> None:
+def test_an_infinite_volume_is_quarantined_and_never_published(
+    small: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     consumption = pl.read_parquet(small / "consumption.parquet")
     text = consumption.with_columns(pl.col("volume").cast(pl.String)).with_columns(
         volume=pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("1e309")).otherwise(pl.col("volume"))
@@ -97,8 +120,9 @@ def test_an_infinite_volume_is_quarantined_and_never_published(small: Path, tmp_
     assert statistics["volume"].drop_nulls().is_finite().all()
 
 
-def test_holders_named_alike_long_or_blank_each_get_their_own_report(small: Path, tmp_path: Path, dagster_home: Path,
-                                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_holders_named_alike_long_or_blank_each_get_their_own_report(
+    small: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     names = ["Noordernet Netbeheer", "noordernet netbeheer ", "Noordernet\x00Netbeheer", "N" * 400, "../../etc", " "]
     connections = pl.read_parquet(small / "connections.parquet")
     connections = connections.with_columns(
@@ -110,20 +134,23 @@ def test_holders_named_alike_long_or_blank_each_get_their_own_report(small: Path
     index = json.loads((out / "reports" / "index.json").read_text())["reports"]
     operators = [row for row in index if row["holder_type"] == "netbeheerder"]
     # ingestion trims the spaces around a value; case, NULs and length stay as sent
-    assert sorted(row["holder"] for row in operators if row["holder"] is not None) == sorted(n.strip() for n in names[:-1])
+    assert sorted(row["holder"] for row in operators if row["holder"] is not None) == sorted(
+        n.strip() for n in names[:-1]
+    )
     assert any(row["holder"] is None for row in operators)  # the blank one: the operator's report
     files = [out / "reports" / row["json"] for row in operators]
     assert len(set(files)) == len(operators)
-    for row, file in zip(operators, files):
+    for row, file in zip(operators, files, strict=False):
         assert file.resolve().is_relative_to((out / "reports").resolve())
         assert json.loads(file.read_text())["holder"] == row["holder"]
     assert not (tmp_path / "etc").exists()
 
 
-def test_a_file_whose_decimal_mark_is_in_doubt_is_refused(small: Path, tmp_path: Path, dagster_home: Path,
-                                                          capsys: pytest.CaptureFixture[str]) -> None:
-    consumption = pl.read_parquet(small / "consumption.parquet").head(3).with_columns(
-        volume=pl.Series(["2.731", "1,5", "3.120"])
+def test_a_file_whose_decimal_mark_is_in_doubt_is_refused(
+    small: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    consumption = (
+        pl.read_parquet(small / "consumption.parquet").head(3).with_columns(volume=pl.Series(["2.731", "1,5", "3.120"]))
     )
     consumption.write_csv(path := tmp_path / "consumption.csv", separator=";")
     code, err = _run(small / "bag.parquet", small / "connections.parquet", path, out := tmp_path / "out", capsys)
@@ -131,8 +158,9 @@ def test_a_file_whose_decimal_mark_is_in_doubt_is_refused(small: Path, tmp_path:
     assert not out.exists() or not any(out.iterdir())
 
 
-def test_a_cut_off_lvbag_extract_is_refused(small: Path, lvbag_dir: Path, tmp_path: Path, dagster_home: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_cut_off_lvbag_extract_is_refused(
+    small: Path, lvbag_dir: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Cut at the end of its first member: the rest of the extract (its other chunk types) is gone."""
     extract = (lvbag_dir / WEESP).read_bytes()
     with zipfile.ZipFile(lvbag_dir / WEESP) as archive:

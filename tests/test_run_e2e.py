@@ -60,10 +60,20 @@ def _inject_bad_rows(path: Path) -> None:
 
 
 def _run(delivery: Path, out: Path, *extra: str) -> int:
-    return main([
-        "run", "--bag", str(delivery / "bag.parquet"), "--connections", str(delivery / "connections.csv"),
-        "--consumption", str(delivery / "consumption.parquet"), "--out", str(out), *extra,
-    ])
+    return main(
+        [
+            "run",
+            "--bag",
+            str(delivery / "bag.parquet"),
+            "--connections",
+            str(delivery / "connections.csv"),
+            "--consumption",
+            str(delivery / "consumption.parquet"),
+            "--out",
+            str(out),
+            *extra,
+        ]
+    )
 
 
 def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagster_home: Path) -> None:
@@ -111,7 +121,9 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
 
     # the data engineers' Data Docs and one report per source holder, on its own records
     assert (out / "quality" / "data_docs" / "index.html").exists()
-    netbeheerders = set(pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)["NETBEHEERDER"])
+    netbeheerders = set(
+        pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)["NETBEHEERDER"]
+    )
     reports = {json.loads(p.read_text())["holder"] for p in (out / "reports" / "netbeheerder").glob("*.json")}
     assert reports == netbeheerders
     assert list((out / "reports" / "gemeente").glob("*.html"))
@@ -124,21 +136,32 @@ def test_run_accounts_for_every_connection(delivery: Path, tmp_path: Path, dagst
     assert "no published figure changed" in (out / "public" / "analyst_report.html").read_text()
 
 
-def test_missing_required_column_stops_with_one_line(delivery: Path, tmp_path: Path, dagster_home: Path,
-                                                     capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_required_column_stops_with_one_line(
+    delivery: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     broken = tmp_path / "consumption.csv"
     pl.read_parquet(delivery / "consumption.parquet").drop("volume").write_csv(broken, separator=";")
-    code = main([
-        "run", "--bag", str(delivery / "bag.parquet"), "--connections", str(delivery / "connections.csv"),
-        "--consumption", str(broken), "--out", str(tmp_path / "out"),
-    ])
+    code = main(
+        [
+            "run",
+            "--bag",
+            str(delivery / "bag.parquet"),
+            "--connections",
+            str(delivery / "connections.csv"),
+            "--consumption",
+            str(broken),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert code != 0
     assert "consumption.csv" in error and "volume" in error
 
 
-def test_unknown_year_is_a_clear_error(delivery: Path, tmp_path: Path, dagster_home: Path,
-                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_unknown_year_is_a_clear_error(
+    delivery: Path, tmp_path: Path, dagster_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert _run(delivery, tmp_path / "out", "--year", "1999") != 0
     assert "1999" in capsys.readouterr().err.strip().splitlines()[-1]
 
@@ -165,14 +188,27 @@ def test_a_delivery_past_a_blocking_rules_tolerance_stops_before_linking(
     connections = pl.read_csv(delivery / "connections.csv", separator=";", encoding="cp1252", infer_schema=False)
     broken = connections.with_columns(
         EAN=pl.when(pl.int_range(pl.len()) % 33 == 0)
-        .then(pl.col("EAN").str.slice(0, 17) + ((pl.col("EAN").str.slice(17, 1).cast(pl.Int64) + 1) % 10).cast(pl.String))
+        .then(
+            pl.col("EAN").str.slice(0, 17) + ((pl.col("EAN").str.slice(17, 1).cast(pl.Int64) + 1) % 10).cast(pl.String)
+        )
         .otherwise(pl.col("EAN"))
     )
     path = tmp_path / "connections.csv"
     broken.write_csv(path, separator=";")
     out = tmp_path / "out"
-    code = main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(path),
-                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--bag",
+            str(delivery / "bag.parquet"),
+            "--connections",
+            str(path),
+            "--consumption",
+            str(delivery / "consumption.parquet"),
+            "--out",
+            str(out),
+        ]
+    )
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert code != 0
     assert "connections_ean_check_digit" in error and "tolerates 1.00 %" in error
@@ -193,8 +229,19 @@ def test_a_delivery_whose_types_are_broken_stops_naming_the_type_rule(
     path = tmp_path / "connections.csv"
     connections.with_columns(HUISNUMMER="nr. " + pl.col("HUISNUMMER")).write_csv(path, separator=";")
     out = tmp_path / "out"
-    code = main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(path),
-                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--bag",
+            str(delivery / "bag.parquet"),
+            "--connections",
+            str(path),
+            "--consumption",
+            str(delivery / "consumption.parquet"),
+            "--out",
+            str(out),
+        ]
+    )
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert code != 0
     assert "connections_type_huisnummer" in error
@@ -210,8 +257,19 @@ def test_missed_reuse_demands_warn_and_the_run_goes_on(
     path = tmp_path / "connections.csv"
     connections.with_columns(BAG_ID=pl.lit(None, pl.String)).write_csv(path, separator=";")
     out = tmp_path / "out"
-    code = main(["run", "--bag", str(delivery / "bag.parquet"), "--connections", str(path),
-                 "--consumption", str(delivery / "consumption.parquet"), "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "--bag",
+            str(delivery / "bag.parquet"),
+            "--connections",
+            str(path),
+            "--consumption",
+            str(delivery / "consumption.parquet"),
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     assert "warning: connections_bag_id_filled" in capsys.readouterr().err
     assert (out / "links.parquet").exists()
@@ -223,7 +281,11 @@ def test_missed_reuse_demands_warn_and_the_run_goes_on(
 
 
 def test_an_unexpected_failure_is_one_line_and_its_traceback_goes_to_the_log(
-    delivery: Path, tmp_path: Path, dagster_home: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    delivery: Path,
+    tmp_path: Path,
+    dagster_home: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     """A bug in a stage (here: complexes) stops the run; the terminal gets one line naming the

@@ -15,8 +15,11 @@ from koppelwerk.run_folder import RunFolder, discard, folder_key, promote, recov
 
 def _tree(root: Path) -> dict[str, str]:
     """Every file under `root` with a hash of its bytes."""
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _stage(folder: RunFolder, label: str) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from ingestion.lvbag import read_lvbag_extract
 from koppelwerk.cli import main
@@ -32,9 +31,12 @@ def _register_from_bag(bag: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     )
     n = served.height
     fused = pl.concat_str(
-        [pl.col("huisletter").fill_null(""),
-         pl.when(pl.col("huisnummertoevoeging").is_not_null()).then(pl.lit("-") + pl.col("huisnummertoevoeging"))
-         .otherwise(pl.lit(""))]
+        [
+            pl.col("huisletter").fill_null(""),
+            pl.when(pl.col("huisnummertoevoeging").is_not_null())
+            .then(pl.lit("-") + pl.col("huisnummertoevoeging"))
+            .otherwise(pl.lit("")),
+        ]
     )
     addressed = served.select(
         ean=pl.Series([_ean(i) for i in range(n)]),
@@ -78,10 +80,22 @@ def test_run_on_a_real_lvbag_extract(lvbag_dir: Path, tmp_path: Path, dagster_ho
         "ean", year=pl.lit(2021), product="product", volume=pl.lit(2500.0), unit=pl.lit("kWh")
     ).write_parquet(tmp_path / "consumption.parquet")
 
-    assert main([
-        "run", "--bag", str(extract), "--connections", str(tmp_path / "connections.csv"),
-        "--consumption", str(tmp_path / "consumption.parquet"), "--out", str(tmp_path / "out"),
-    ]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "--bag",
+                str(extract),
+                "--connections",
+                str(tmp_path / "connections.csv"),
+                "--consumption",
+                str(tmp_path / "consumption.parquet"),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
 
     links = pl.read_parquet(tmp_path / "out" / "links.parquet")
     residue = pl.read_parquet(tmp_path / "out" / "residue.parquet")

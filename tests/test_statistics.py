@@ -11,14 +11,19 @@ import re
 
 import polars as pl
 import pytest
-
 from conftest import link_synth
+
 from koppelwerk.config import DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, aggregate_cells
 from publication.disclosure import primary_suppression, recoverable_cells
 from publication.statistics import sector_statistics
-from publication.uncertainty import cell_uncertainty, connection_contributions, threshold_allocations, uncertainty_violations
+from publication.uncertainty import (
+    cell_uncertainty,
+    connection_contributions,
+    threshold_allocations,
+    uncertainty_violations,
+)
 
 RULES = DisclosureRules()
 
@@ -31,8 +36,15 @@ def delivery():
     allocation = allocate(data.consumption, result.links, result.residue, connections, bag)
     cells = aggregate_cells(allocation)
     statistics = sector_statistics(cells, RULES)
-    strict, loose = threshold_allocations(data.consumption, result.links, result.residue, result.unresolved_candidates,
-                                          connections, bag, UncertaintyThresholds())
+    strict, loose = threshold_allocations(
+        data.consumption,
+        result.links,
+        result.residue,
+        result.unresolved_candidates,
+        connections,
+        bag,
+        UncertaintyThresholds(),
+    )
     contributions = connection_contributions(allocation, strict, loose)
     return data, allocation, statistics, cell_uncertainty(cells, statistics, contributions, RULES), contributions
 
@@ -47,9 +59,13 @@ def difference_attack(published: pl.DataFrame) -> dict[tuple, float]:
     for cell in cells:
         year, level, code, sector, product = cell
         if sector != "totaal":
-            sums.setdefault(("sectors", year, level, code, product), ((year, level, code, "totaal", product), []))[1].append(cell)
+            sums.setdefault(("sectors", year, level, code, product), ((year, level, code, "totaal", product), []))[
+                1
+            ].append(cell)
         if level in ("gemeente", "postcode4"):
-            sums.setdefault((level, year, sector, product), ((year, "nationaal", "NL", sector, product), []))[1].append(cell)
+            sums.setdefault((level, year, sector, product), ((year, "nationaal", "NL", sector, product), []))[1].append(
+                cell
+            )
         if level == "woonplaats" and (match := re.search(r"\((\w+)\)$", code)):
             parent = (year, "gemeente", match.group(1), sector, product)
             sums.setdefault(("woonplaats", year, parent), (parent, []))[1].append(cell)
@@ -122,11 +138,15 @@ def test_uncertainty_brackets_the_published_volume(delivery) -> None:
     assert uncertainty.select(CELL_KEYS).equals(statistics.select(CELL_KEYS))
     assert uncertainty["volume"].equals(statistics["volume"])
     hidden = uncertainty.filter(statistics["suppressed"])
-    assert hidden.select("volume_probabilistic", "volume_low", "volume_high").null_count().row(0) == (hidden.height,) * 3
+    assert (
+        hidden.select("volume_probabilistic", "volume_low", "volume_high").null_count().row(0) == (hidden.height,) * 3
+    )
     published = uncertainty.filter(~statistics["suppressed"])
     assert (published["volume_low"] <= published["volume"] + 1e-6).all()
     assert (published["volume"] <= published["volume_high"] + 1e-6).all()
-    assert ((published["volume_probabilistic"] >= 0) & (published["volume_probabilistic"] <= published["volume"] + 1e-6)).all()
+    assert (
+        (published["volume_probabilistic"] >= 0) & (published["volume_probabilistic"] <= published["volume"] + 1e-6)
+    ).all()
     dwellings = published.filter((pl.col("sector") == "woonfunctie") & (pl.col("region_level") == "nationaal"))
     assert (dwellings["volume_probabilistic"] > 0).all()  # some dwellings are linked probabilistically
     assert (dwellings["volume_high"] > dwellings["volume_low"]).all()

@@ -24,32 +24,82 @@ N_OBJECTS = 40_000  # two gemeenten; about 70,000 connections
 SEED = 11
 
 BAG_SCHEMA = {
-    "object_id": pl.String, "object_type": pl.String, "nummeraanduiding_id": pl.String, "hoofdadres": pl.Boolean,
-    "openbare_ruimte_naam": pl.String, "huisnummer": pl.Int32, "huisletter": pl.String,
-    "huisnummertoevoeging": pl.String, "postcode": pl.String, "woonplaats_naam": pl.String,
-    "gemeente_code": pl.String, "gebruiksdoel": pl.String, "oppervlakte": pl.Int32, "status": pl.String,
-    "pand_id": pl.String, "x": pl.Float64, "y": pl.Float64,
+    "object_id": pl.String,
+    "object_type": pl.String,
+    "nummeraanduiding_id": pl.String,
+    "hoofdadres": pl.Boolean,
+    "openbare_ruimte_naam": pl.String,
+    "huisnummer": pl.Int32,
+    "huisletter": pl.String,
+    "huisnummertoevoeging": pl.String,
+    "postcode": pl.String,
+    "woonplaats_naam": pl.String,
+    "gemeente_code": pl.String,
+    "gebruiksdoel": pl.String,
+    "oppervlakte": pl.Int32,
+    "status": pl.String,
+    "pand_id": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
 }
 CONNECTIONS_SCHEMA = {
-    "ean": pl.String, "product": pl.String, "netbeheerder": pl.String, "straatnaam": pl.String,
-    "huisnummer": pl.Int32, "huisnummertoevoeging": pl.String, "postcode": pl.String, "woonplaats": pl.String,
-    "locatieomschrijving": pl.String, "bag_id": pl.String, "x": pl.Float64, "y": pl.Float64,
-    "fysieke_status": pl.String, "aansluitcapaciteit": pl.String,
+    "ean": pl.String,
+    "product": pl.String,
+    "netbeheerder": pl.String,
+    "straatnaam": pl.String,
+    "huisnummer": pl.Int32,
+    "huisnummertoevoeging": pl.String,
+    "postcode": pl.String,
+    "woonplaats": pl.String,
+    "locatieomschrijving": pl.String,
+    "bag_id": pl.String,
+    "x": pl.Float64,
+    "y": pl.Float64,
+    "fysieke_status": pl.String,
+    "aansluitcapaciteit": pl.String,
 }
 CONSUMPTION_SCHEMA = {"ean": pl.String, "year": pl.Int32, "product": pl.String, "volume": pl.Float64, "unit": pl.String}
 LINKS_SCHEMA = {"ean": pl.String, "object_id": pl.String, "allocation_share": pl.Float64}
 TRUTH_SCHEMA = {"ean": pl.String, "true_class": pl.String, "noise": pl.String}
 RESIDUE_CLASSES = {
-    "public_lighting", "street_clock", "bus_shelter", "traffic_signal", "telecom_cabinet", "ev_charger",
-    "pumping_station", "construction_site", "market_event", "inactive", "not_in_bag", "unresolved",
+    "public_lighting",
+    "street_clock",
+    "bus_shelter",
+    "traffic_signal",
+    "telecom_cabinet",
+    "ev_charger",
+    "pumping_station",
+    "construction_site",
+    "market_event",
+    "inactive",
+    "not_in_bag",
+    "unresolved",
 }
 INFRA_CLASSES = RESIDUE_CLASSES - {"inactive", "not_in_bag", "unresolved"}
 WITHDRAWN = "Verblijfsobject ingetrokken"
 UNDER_CONSTRUCTION = "Verblijfsobject gevormd"
-ADDRESS_NOISE = ("nevenadres_used", "suffix_missing", "suffix_variant", "postcode_missing", "postcode_typo",
-                 "postcode_format", "street_abbreviation", "street_truncated", "street_typo", "woonplaats_missing",
-                 "woonplaats_gemeente", "woonplaats_old_spelling", "woonplaats_upper")
-BAG_ID_NOISE = ("bag_id_missing", "bag_id_stale_withdrawn", "bag_id_stale_absent", "bag_id_wrong_sibling", "bag_id_wrong_random")
+ADDRESS_NOISE = (
+    "nevenadres_used",
+    "suffix_missing",
+    "suffix_variant",
+    "postcode_missing",
+    "postcode_typo",
+    "postcode_format",
+    "street_abbreviation",
+    "street_truncated",
+    "street_typo",
+    "woonplaats_missing",
+    "woonplaats_gemeente",
+    "woonplaats_old_spelling",
+    "woonplaats_upper",
+)
+BAG_ID_NOISE = (
+    "bag_id_missing",
+    "bag_id_stale_withdrawn",
+    "bag_id_stale_absent",
+    "bag_id_wrong_sibling",
+    "bag_id_wrong_random",
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,17 +123,27 @@ def single(dataset: synth.SynthDataset, register: pl.DataFrame) -> pl.DataFrame:
     shared = hoofd.group_by("nummeraanduiding_id").agg(n=pl.len()).filter(pl.col("n") > 1).select("nummeraanduiding_id")
     predecessors = hoofd.join(shared, on="nummeraanduiding_id").filter(pl.col("status") == WITHDRAWN)
     units_per_pand = (
-        hoofd.join(predecessors.select("object_id"), on="object_id", how="anti").filter(pl.col("pand_id").is_not_null())
-        .group_by("pand_id").agg(pand_units=pl.len())
+        hoofd.join(predecessors.select("object_id"), on="object_id", how="anti")
+        .filter(pl.col("pand_id").is_not_null())
+        .group_by("pand_id")
+        .agg(pand_units=pl.len())
     )
     facts = (
         hoofd.select(
-            "object_id", "pand_id", "nummeraanduiding_id", bag_street="openbare_ruimte_naam", bag_huisnummer="huisnummer",
-            bag_letter="huisletter", bag_toevoeging="huisnummertoevoeging", bag_postcode="postcode",
+            "object_id",
+            "pand_id",
+            "nummeraanduiding_id",
+            bag_street="openbare_ruimte_naam",
+            bag_huisnummer="huisnummer",
+            bag_letter="huisletter",
+            bag_toevoeging="huisnummertoevoeging",
+            bag_postcode="postcode",
             bag_woonplaats="woonplaats_naam",
         )
-        .with_columns(has_predecessor=pl.col("nummeraanduiding_id").is_in(predecessor_addresses["nummeraanduiding_id"].implode())
-                      & ~pl.col("object_id").is_in(predecessors["object_id"].implode()))
+        .with_columns(
+            has_predecessor=pl.col("nummeraanduiding_id").is_in(predecessor_addresses["nummeraanduiding_id"].implode())
+            & ~pl.col("object_id").is_in(predecessors["object_id"].implode())
+        )
         .join(units_per_pand, on="pand_id", how="left")
         .with_columns(
             has_nevenadres=pl.col("object_id").is_in(bag.filter(~pl.col("hoofdadres"))["object_id"].implode()),
@@ -113,8 +173,11 @@ def assert_rate(frame: pl.DataFrame, kind: str, expected: float) -> None:
 
 # ---- determinism ---------------------------------------------------------------------------------
 
+
 def _files(folder: Path) -> dict[str, bytes]:
-    return {path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+    return {
+        path.relative_to(folder).as_posix(): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()
+    }
 
 
 @pytest.mark.parametrize("connections_format", ["parquet", "csv"])
@@ -122,8 +185,14 @@ def test_same_seed_gives_byte_identical_files(tmp_path: Path, connections_format
     for name in ("a", "b"):
         synth.write(synth.generate(3000, 5), tmp_path / name, connections_format=connections_format)
     first, second = _files(tmp_path / "a"), _files(tmp_path / "b")
-    assert set(first) == {"bag.parquet", f"connections.{connections_format}", "consumption.parquet",
-                          "truth/links.parquet", "truth/connections.parquet", "manifest.json"}
+    assert set(first) == {
+        "bag.parquet",
+        f"connections.{connections_format}",
+        "consumption.parquet",
+        "truth/links.parquet",
+        "truth/connections.parquet",
+        "manifest.json",
+    }
     assert first == second
 
 
@@ -142,6 +211,7 @@ def test_changing_a_noise_rate_leaves_bag_alone() -> None:
 
 # ---- shapes --------------------------------------------------------------------------------------
 
+
 def test_frames_match_the_canonical_schemas(dataset: synth.SynthDataset) -> None:
     assert dataset.bag.schema == pl.Schema(BAG_SCHEMA)
     assert dataset.connections.schema == pl.Schema(CONNECTIONS_SCHEMA)
@@ -154,11 +224,19 @@ def test_bag_ids_and_address_parts_are_well_formed(dataset: synth.SynthDataset) 
     bag = dataset.bag
     type_code = {"verblijfsobject": "01", "ligplaats": "02", "standplaats": "03"}
     assert bag["object_id"].n_unique() == N_OBJECTS
-    assert bag.select(pl.col("object_id").str.slice(4, 2) == pl.col("object_type").replace_strict(type_code)).to_series().all()
+    assert (
+        bag.select(pl.col("object_id").str.slice(4, 2) == pl.col("object_type").replace_strict(type_code))
+        .to_series()
+        .all()
+    )
     checks = {
-        "object_id": r"^[0-9]{4}0[123][0-9]{10}$", "nummeraanduiding_id": r"^[0-9]{4}20[0-9]{10}$",
-        "pand_id": r"^[0-9]{4}10[0-9]{10}$", "gemeente_code": r"^[0-9]{4}$", "postcode": r"^[1-9][0-9]{3}[A-Z]{2}$",
-        "huisletter": r"^[A-Za-z]$", "huisnummertoevoeging": r"^[A-Za-z0-9]{1,4}$",
+        "object_id": r"^[0-9]{4}0[123][0-9]{10}$",
+        "nummeraanduiding_id": r"^[0-9]{4}20[0-9]{10}$",
+        "pand_id": r"^[0-9]{4}10[0-9]{10}$",
+        "gemeente_code": r"^[0-9]{4}$",
+        "postcode": r"^[1-9][0-9]{3}[A-Z]{2}$",
+        "huisletter": r"^[A-Za-z]$",
+        "huisnummertoevoeging": r"^[A-Za-z0-9]{1,4}$",
     }
     for column, pattern in checks.items():
         values = bag[column].drop_nulls()
@@ -170,10 +248,21 @@ def test_bag_ids_and_address_parts_are_well_formed(dataset: synth.SynthDataset) 
     assert (bag.filter("hoofdadres").group_by("object_id").len()["len"] == 1).all()
     assert bag.filter("hoofdadres")["object_id"].n_unique() == N_OBJECTS
     # one address, one nummeraanduiding: the same street, number and suffix never get two ids
-    address = ["openbare_ruimte_naam", "huisnummer", "huisletter", "huisnummertoevoeging", "woonplaats_naam", "gemeente_code"]
+    address = [
+        "openbare_ruimte_naam",
+        "huisnummer",
+        "huisletter",
+        "huisnummertoevoeging",
+        "woonplaats_naam",
+        "gemeente_code",
+    ]
     assert (bag.group_by(address).agg(pl.col("nummeraanduiding_id").n_unique())["nummeraanduiding_id"] == 1).all()
     placed = bag.filter(pl.col("object_type") != "verblijfsobject")
-    assert placed["gebruiksdoel"].is_null().all() and placed["oppervlakte"].is_null().all() and placed["pand_id"].is_null().all()
+    assert (
+        placed["gebruiksdoel"].is_null().all()
+        and placed["oppervlakte"].is_null().all()
+        and placed["pand_id"].is_null().all()
+    )
 
 
 def test_bag_holds_the_hard_cases(dataset: synth.SynthDataset) -> None:
@@ -185,8 +274,17 @@ def test_bag_holds_the_hard_cases(dataset: synth.SynthDataset) -> None:
     uses = bag["gebruiksdoel"].drop_nulls()
     assert (uses == "woonfunctie").mean() > 0.75
     assert uses.str.contains(";").any()
-    assert {"winkelfunctie", "kantoorfunctie", "onderwijsfunctie", "gezondheidszorgfunctie", "industriefunctie",
-            "logiesfunctie", "sportfunctie", "bijeenkomstfunctie", "overige gebruiksfunctie"} <= set(uses.str.split(";").explode())
+    assert {
+        "winkelfunctie",
+        "kantoorfunctie",
+        "onderwijsfunctie",
+        "gezondheidszorgfunctie",
+        "industriefunctie",
+        "logiesfunctie",
+        "sportfunctie",
+        "bijeenkomstfunctie",
+        "overige gebruiksfunctie",
+    } <= set(uses.str.split(";").explode())
     assert bag.filter(~pl.col("hoofdadres")).height > 0.01 * N_OBJECTS  # nevenadressen
     assert bag["huisletter"].drop_nulls().str.contains("^[a-z]$").any()  # lower-case letters
     toevoeging = set(bag["huisnummertoevoeging"].drop_nulls())
@@ -214,24 +312,32 @@ def test_eans_are_valid_unique_and_dutch(dataset: synth.SynthDataset) -> None:
     assert eans.n_unique() == eans.len()
     for ean in eans:
         assert len(ean) == 18 and ean.isdigit() and ean.startswith("871")
-        weighted = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(ean[:17])))
+        weighted = sum(
+            int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(ean[:17]))
+        )
         assert int(ean[17]) == (10 - weighted % 10) % 10, ean
 
 
 def test_register_values_look_like_a_register(register: pl.DataFrame) -> None:
     assert 2 <= register["netbeheerder"].n_unique() <= 3
-    assert {"in bedrijf", "IBD", "uit bedrijf", "UBD", "afgesloten", "SLP", "in aanleg", "IAL"} == set(register["fysieke_status"])
+    assert {"in bedrijf", "IBD", "uit bedrijf", "UBD", "afgesloten", "SLP", "in aanleg", "IAL"} == set(
+        register["fysieke_status"]
+    )
     capacity = register.group_by("product").agg(pl.col("aansluitcapaciteit").unique())
     by_product = {row[0]: set(row[1]) for row in capacity.iter_rows()}
     assert all(value.startswith("G") for value in by_product["GAS"])
     assert {"1x6A", "3x25A", "1x35A", "3x80A"} <= by_product["ELK"]
     assert {"G4", "G6", "G10", "G25", "G40"} <= by_product["GAS"]
-    assert register.filter(pl.col("true_class").is_in(["public_lighting", "street_clock"]))["aansluitcapaciteit"].is_in(
-        ["1x6A", "1x10A", "3x25A"]).all()
+    assert (
+        register.filter(pl.col("true_class").is_in(["public_lighting", "street_clock"]))["aansluitcapaciteit"]
+        .is_in(["1x6A", "1x10A", "3x25A"])
+        .all()
+    )
     assert (register["straatnaam"].str.len_chars() == 24).any()
 
 
 # ---- truth ---------------------------------------------------------------------------------------
+
 
 def test_every_connection_has_exactly_one_truth_row(dataset: synth.SynthDataset) -> None:
     truth = dataset.truth_connections
@@ -263,36 +369,49 @@ def test_truth_links_sum_to_one_and_point_at_live_objects(dataset: synth.SynthDa
 def test_collective_connections_serve_the_dwellings_of_one_pand(dataset: synth.SynthDataset) -> None:
     bag = dataset.bag.filter("hoofdadres")
     links = dataset.truth_links.join(dataset.connections.select("ean", "product"), on="ean").join(
-        bag.select("object_id", "pand_id", "gebruiksdoel", "oppervlakte"), on="object_id")
+        bag.select("object_id", "pand_id", "gebruiksdoel", "oppervlakte"), on="object_id"
+    )
     served = links.group_by("ean").agg(
-        pl.first("product"), pl.len(), pl.col("pand_id").n_unique().alias("panden"),
+        pl.first("product"),
+        pl.len(),
+        pl.col("pand_id").n_unique().alias("panden"),
         pl.col("gebruiksdoel").str.contains("woonfunctie").all().alias("dwellings"),
-        ((pl.col("allocation_share") - pl.col("oppervlakte") / pl.col("oppervlakte").sum()).abs().max() < 1e-9).alias("by_area"),
+        ((pl.col("allocation_share") - pl.col("oppervlakte") / pl.col("oppervlakte").sum()).abs().max() < 1e-9).alias(
+            "by_area"
+        ),
     )
     collective = served.filter((pl.col("product") == "GAS") & (pl.col("len") > 1))
     assert collective.height > 0
     assert (collective["panden"] == 1).all() and collective["dwellings"].all() and collective["by_area"].all()
     assert collective["len"].min() >= 3
     # about the configured share of live dwellings is heated collectively, and has no gas of its own
-    dwellings = bag.filter((pl.col("gebruiksdoel") == "woonfunctie") & (pl.col("status") == "Verblijfsobject in gebruik"))
+    dwellings = bag.filter(
+        (pl.col("gebruiksdoel") == "woonfunctie") & (pl.col("status") == "Verblijfsobject in gebruik")
+    )
     block = links.join(collective.select("ean"), on="ean")
     assert block.height / dwellings.height == pytest.approx(synth.NoiseConfig().collective_gas, abs=0.02)
     own_gas = links.join(served.filter((pl.col("product") == "GAS") & (pl.col("len") == 1)).select("ean"), on="ean")
     assert not set(own_gas["object_id"]) & set(block["object_id"])
     # a large object may have several connections of its own
-    per_object = links.join(served.filter(pl.col("len") == 1).select("ean"), on="ean").group_by("object_id", "product").len()
+    per_object = (
+        links.join(served.filter(pl.col("len") == 1).select("ean"), on="ean").group_by("object_id", "product").len()
+    )
     assert per_object["len"].max() >= 3
 
 
-def test_opposite_infrastructure_carries_a_real_bag_address(dataset: synth.SynthDataset, register: pl.DataFrame) -> None:
+def test_opposite_infrastructure_carries_a_real_bag_address(
+    dataset: synth.SynthDataset, register: pl.DataFrame
+) -> None:
     opposite = register.filter(pl.col("noise").str.contains("opposite_address"))
     assert opposite.height > 0 and opposite["true_class"].is_in(INFRA_CLASSES | {"inactive"}).all()
     assert opposite["locatieomschrijving"].str.contains(r"t\.o\.|tegenover|tgo|nabij|naast|hoek").all()
     untouched = opposite.filter(~pl.col("noise").str.contains("|".join(ADDRESS_NOISE + BAG_ID_NOISE)))
     bag = dataset.bag.filter("hoofdadres")
     matched = untouched.join(
-        bag, left_on=["straatnaam", "huisnummer", "postcode", "woonplaats", "bag_id"],
-        right_on=["openbare_ruimte_naam", "huisnummer", "postcode", "woonplaats_naam", "object_id"], nulls_equal=True,
+        bag,
+        left_on=["straatnaam", "huisnummer", "postcode", "woonplaats", "bag_id"],
+        right_on=["openbare_ruimte_naam", "huisnummer", "postcode", "woonplaats_naam", "object_id"],
+        nulls_equal=True,
     )
     assert untouched.height > 0 and matched.height == untouched.height
 
@@ -302,8 +421,10 @@ def test_residue_classes_carry_their_evidence(dataset: synth.SynthDataset, regis
     assert not inactive["fysieke_status"].is_in(["in bedrijf", "IBD"]).any()
     active = register.filter(pl.col("true_class") != "inactive")
     assert active["fysieke_status"].is_in(["in bedrijf", "IBD"]).all()
-    furniture = register.filter(pl.col("true_class").is_in(INFRA_CLASSES - {"construction_site"})
-                                & ~pl.col("noise").str.contains("opposite_address"))
+    furniture = register.filter(
+        pl.col("true_class").is_in(INFRA_CLASSES - {"construction_site"})
+        & ~pl.col("noise").str.contains("opposite_address")
+    )
     assert furniture["huisnummer"].is_null().all() and furniture["bag_id"].is_null().all()
     missing_in_bag = register.filter(pl.col("true_class") == "not_in_bag")
     assert missing_in_bag["straatnaam"].is_not_null().all() and missing_in_bag["huisnummer"].is_not_null().all()
@@ -311,11 +432,13 @@ def test_residue_classes_carry_their_evidence(dataset: synth.SynthDataset, regis
     address = ["openbare_ruimte_naam", "huisnummer", "woonplaats_naam"]
     assert clean.join(dataset.bag, left_on=["straatnaam", "huisnummer", "woonplaats"], right_on=address).height == 0
     on_new_builds = register.filter(pl.col("true_class") == "construction_site").join(
-        dataset.bag.filter("hoofdadres").select("object_id", "status"), left_on="bag_id", right_on="object_id")
+        dataset.bag.filter("hoofdadres").select("object_id", "status"), left_on="bag_id", right_on="object_id"
+    )
     assert (on_new_builds["status"] == UNDER_CONSTRUCTION).any()
 
 
 # ---- noise ---------------------------------------------------------------------------------------
+
 
 def test_noise_kinds_are_known_and_documented(register: pl.DataFrame) -> None:
     kinds = set(register["noise"].str.split(";").explode()) - {""}
@@ -325,7 +448,9 @@ def test_noise_kinds_are_known_and_documented(register: pl.DataFrame) -> None:
         assert f"`{name}`" in documented, f"{name} is not documented in docs/synth.md"
 
 
-def test_noise_kinds_occur_at_their_configured_rates(dataset: synth.SynthDataset, register: pl.DataFrame, single: pl.DataFrame) -> None:
+def test_noise_kinds_occur_at_their_configured_rates(
+    dataset: synth.SynthDataset, register: pl.DataFrame, single: pl.DataFrame
+) -> None:
     rates = synth.NoiseConfig()
     at_hoofdadres = single.filter(~has("nevenadres_used"))
     assert_rate(single.filter("has_nevenadres"), "nevenadres_used", rates.nevenadres_used)
@@ -335,8 +460,11 @@ def test_noise_kinds_occur_at_their_configured_rates(dataset: synth.SynthDataset
     with_postcode = at_hoofdadres.filter(pl.col("bag_postcode").is_not_null())
     for kind in ("postcode_missing", "postcode_typo", "postcode_format"):
         assert_rate(with_postcode, kind, getattr(rates, kind))
-    assert_rate(at_hoofdadres.filter(pl.col("bag_street").str.contains(ABBREVIABLE_PATTERN)), "street_abbreviation",
-                rates.street_abbreviation)
+    assert_rate(
+        at_hoofdadres.filter(pl.col("bag_street").str.contains(ABBREVIABLE_PATTERN)),
+        "street_abbreviation",
+        rates.street_abbreviation,
+    )
     long = at_hoofdadres.filter(~has("street_abbreviation") & (pl.col("bag_street").str.len_chars() > 24))
     assert_rate(long, "street_truncated", rates.street_truncated)
     assert_rate(single, "street_typo", rates.street_typo)
@@ -351,7 +479,8 @@ def test_noise_kinds_occur_at_their_configured_rates(dataset: synth.SynthDataset
     assert_rate(single.filter(pl.col("pand_units") > 1), "bag_id_wrong_sibling", rates.bag_id_wrong_sibling)
     # construction_site also holds meters on new builds, which are not street furniture
     furniture = register.filter(pl.col("true_class").is_in(INFRA_CLASSES - {"construction_site"})).with_columns(
-        kinds=pl.col("noise").str.split(";"))
+        kinds=pl.col("noise").str.split(";")
+    )
     for kind in ("opposite_address", "description_vague"):
         assert_rate(furniture, kind, getattr(rates, kind))
     everything = register.with_columns(kinds=pl.col("noise").str.split(";"))
@@ -360,19 +489,24 @@ def test_noise_kinds_occur_at_their_configured_rates(dataset: synth.SynthDataset
     assert_rate(everything.filter(~has("coordinates_missing")), "coordinates_offset", rates.coordinates_offset)
 
 
-def test_each_noise_kind_changes_what_it_says(dataset: synth.SynthDataset, register: pl.DataFrame, single: pl.DataFrame) -> None:
+def test_each_noise_kind_changes_what_it_says(
+    dataset: synth.SynthDataset, register: pl.DataFrame, single: pl.DataFrame
+) -> None:
     clean_suffix = pl.concat_str([pl.col("bag_letter"), pl.col("bag_toevoeging")], ignore_nulls=True)
     at_hoofdadres = single.filter(~has("nevenadres_used"))
     expectations = {
         "nevenadres_used": pl.struct("object_id", "huisnummer").is_in(
-            dataset.bag.filter(~pl.col("hoofdadres")).select(pl.struct("object_id", "huisnummer")).to_series().implode()),
+            dataset.bag.filter(~pl.col("hoofdadres")).select(pl.struct("object_id", "huisnummer")).to_series().implode()
+        ),
         "suffix_missing": pl.col("huisnummertoevoeging").is_null(),
         "suffix_variant": pl.col("huisnummertoevoeging") != clean_suffix,
         "postcode_missing": pl.col("postcode").is_null(),
-        "postcode_typo": pl.col("postcode").str.contains(r"^[1-9][0-9]{3}[A-Z]{2}$") & (pl.col("postcode") != pl.col("bag_postcode")),
+        "postcode_typo": pl.col("postcode").str.contains(r"^[1-9][0-9]{3}[A-Z]{2}$")
+        & (pl.col("postcode") != pl.col("bag_postcode")),
         "postcode_format": (pl.col("postcode") != pl.col("bag_postcode"))
         & (pl.col("postcode").str.to_uppercase().str.replace_all(" ", "") == pl.col("bag_postcode")),
-        "street_abbreviation": pl.col("straatnaam").str.contains(r"\.") & (pl.col("straatnaam") != pl.col("bag_street")),
+        "street_abbreviation": pl.col("straatnaam").str.contains(r"\.")
+        & (pl.col("straatnaam") != pl.col("bag_street")),
         "street_truncated": pl.col("straatnaam").str.len_chars() <= 24,
         "street_typo": pl.col("straatnaam") != pl.col("bag_street"),
         "woonplaats_missing": pl.col("woonplaats").is_null(),
@@ -380,7 +514,9 @@ def test_each_noise_kind_changes_what_it_says(dataset: synth.SynthDataset, regis
         "woonplaats_upper": pl.col("woonplaats") == pl.col("bag_woonplaats").str.to_uppercase(),
         "bag_id_missing": pl.col("bag_id").is_null(),
         "bag_id_stale_absent": ~pl.col("bag_id").is_in(dataset.bag["object_id"].implode()),
-        "bag_id_stale_withdrawn": pl.col("bag_id").is_in(dataset.bag.filter(pl.col("status") == WITHDRAWN)["object_id"].implode()),
+        "bag_id_stale_withdrawn": pl.col("bag_id").is_in(
+            dataset.bag.filter(pl.col("status") == WITHDRAWN)["object_id"].implode()
+        ),
         "bag_id_wrong_sibling": pl.col("bag_id") != pl.col("object_id"),
     }
     for kind, expectation in expectations.items():
@@ -415,12 +551,14 @@ def test_without_noise_the_register_copies_bag() -> None:
         (pl.col("straatnaam") == pl.col("openbare_ruimte_naam")).all(),
         (pl.col("postcode").eq_missing(pl.col("postcode_right"))).all(),
         (pl.col("woonplaats") == pl.col("woonplaats_naam")).all(),
-        pl.col("huisnummertoevoeging").eq_missing(
-            pl.concat_str(["huisletter", "huisnummertoevoeging_right"], ignore_nulls=True).replace("", None)).all(),
+        pl.col("huisnummertoevoeging")
+        .eq_missing(pl.concat_str(["huisletter", "huisnummertoevoeging_right"], ignore_nulls=True).replace("", None))
+        .all(),
     ).row(0) == (True, True, True, True)
 
 
 # ---- consumption ---------------------------------------------------------------------------------
+
 
 def test_consumption_is_plausible(dataset: synth.SynthDataset, register: pl.DataFrame) -> None:
     consumption = dataset.consumption
@@ -447,6 +585,7 @@ def test_consumption_is_plausible(dataset: synth.SynthDataset, register: pl.Data
 
 # ---- files ---------------------------------------------------------------------------------------
 
+
 def test_csv_is_an_operators_export_and_round_trips(dataset: synth.SynthDataset, tmp_path: Path) -> None:
     paths = synth.write(dataset, tmp_path, connections_format="csv")
     raw = paths["connections"].read_bytes()
@@ -461,7 +600,8 @@ def test_csv_is_an_operators_export_and_round_trips(dataset: synth.SynthDataset,
     with pytest.raises(UnicodeDecodeError):
         raw.decode("utf-8")
     back = pl.read_csv(
-        io.BytesIO(text.encode("utf-8")), separator=";",
+        io.BytesIO(text.encode("utf-8")),
+        separator=";",
         schema={name.upper(): dtype for name, dtype in CONNECTIONS_SCHEMA.items()},
     ).rename(str.lower)
     assert back.equals(dataset.connections)
@@ -488,6 +628,7 @@ def test_write_rejects_an_unknown_format(dataset: synth.SynthDataset, tmp_path: 
 
 # ---- configuration and guards --------------------------------------------------------------------
 
+
 def test_noise_config_from_yaml_and_overrides(tmp_path: Path) -> None:
     path = tmp_path / "noise.yaml"
     path.write_text("postcode_missing: 0.1\nstreet_typo: 0\n", encoding="utf-8")
@@ -501,9 +642,17 @@ def test_noise_config_from_yaml_and_overrides(tmp_path: Path) -> None:
         synth.NoiseConfig.from_yaml(path)
 
 
-@pytest.mark.parametrize("overrides", [{"postcode_typo": 1.5}, {"street_typo": -0.1}, {"ev_charger_per_1000": -1},
-                                       {"withdrawn_predecessor": 0.5},
-                                       {"bag_id_missing": 0.7, "bag_id_stale_withdrawn": 0.7}, {"status_code": "often"}])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"postcode_typo": 1.5},
+        {"street_typo": -0.1},
+        {"ev_charger_per_1000": -1},
+        {"withdrawn_predecessor": 0.5},
+        {"bag_id_missing": 0.7, "bag_id_stale_withdrawn": 0.7},
+        {"status_code": "often"},
+    ],
+)
 def test_noise_config_rejects_impossible_rates(overrides: dict[str, object]) -> None:
     with pytest.raises(ValueError):
         synth.NoiseConfig().with_overrides(overrides)

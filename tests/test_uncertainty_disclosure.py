@@ -10,17 +10,21 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 import pytest
-
 from conftest import link_synth
+from test_statistics import difference_attack
+
 from koppelwerk.config import DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, aggregate_cells
 from publication.disclosure import Atoms, exposed_parts, protect_parts, row_disclosures
 from publication.statistics import sector_statistics
 from publication.uncertainty import (
-    SUPPRESSED_CELL, cell_uncertainty, connection_contributions, threshold_allocations, uncertainty_violations,
+    SUPPRESSED_CELL,
+    cell_uncertainty,
+    connection_contributions,
+    threshold_allocations,
+    uncertainty_violations,
 )
-from test_statistics import difference_attack
 
 RULES = DisclosureRules()
 FIGURES = ["volume", "volume_probabilistic", "volume_low", "volume_high"]
@@ -34,22 +38,38 @@ def delivery() -> dict[str, pl.DataFrame]:
     allocation = allocate(data.consumption, result.links, result.residue, linked.connections, linked.bag)
     cells = aggregate_cells(allocation)
     statistics = sector_statistics(cells, RULES)
-    strict, loose = threshold_allocations(data.consumption, result.links, result.residue, result.unresolved_candidates,
-                                          linked.connections, linked.bag, UncertaintyThresholds())
+    strict, loose = threshold_allocations(
+        data.consumption,
+        result.links,
+        result.residue,
+        result.unresolved_candidates,
+        linked.connections,
+        linked.bag,
+        UncertaintyThresholds(),
+    )
     contributions = connection_contributions(allocation, strict, loose)
-    return {"cells": cells, "statistics": statistics, "contributions": contributions,
-            "uncertainty": cell_uncertainty(cells, statistics, contributions, RULES)}
+    return {
+        "cells": cells,
+        "statistics": statistics,
+        "contributions": contributions,
+        "uncertainty": cell_uncertainty(cells, statistics, contributions, RULES),
+    }
 
 
 def uncontrolled(cells: pl.DataFrame, statistics: pl.DataFrame, contributions: pl.DataFrame) -> pl.DataFrame:
     """The table as it was before disclosure control of its figures: every figure of every
     published cell."""
     totals = contributions.group_by(CELL_KEYS).agg(pl.col("probabilistic", "strict", "loose").sum())
-    table = statistics.select(*CELL_KEYS, "unit", "suppressed", "volume").join(totals, on=CELL_KEYS, how="left").with_columns(
-        pl.col("probabilistic", "strict", "loose").fill_null(0.0))
+    table = (
+        statistics.select(*CELL_KEYS, "unit", "suppressed", "volume")
+        .join(totals, on=CELL_KEYS, how="left")
+        .with_columns(pl.col("probabilistic", "strict", "loose").fill_null(0.0))
+    )
     shown = ~pl.col("suppressed")
     return table.select(
-        *CELL_KEYS, "unit", "volume",
+        *CELL_KEYS,
+        "unit",
+        "volume",
         volume_probabilistic=pl.when(shown).then("probabilistic"),
         volume_low=pl.when(shown).then(pl.min_horizontal("volume", "strict", "loose")),
         volume_high=pl.when(shown).then(pl.max_horizontal("volume", "strict", "loose")),
@@ -62,31 +82,59 @@ def _parts(table: pl.DataFrame, contributions: pl.DataFrame) -> pl.DataFrame:
     links kept at the low end (volume_probabilistic - volume + volume_low): how many
     connections add to it, how many dwellings they reach, its size and its largest connection."""
     totals = contributions.group_by(CELL_KEYS).agg(pl.col("volume", "strict", "loose").sum().name.prefix("total_"))
-    rows = table.filter(pl.col("volume").is_not_null()).join(totals, on=CELL_KEYS, how="left").with_columns(
-        pl.col("^total_.*$").fill_null(0.0))
+    rows = (
+        table.filter(pl.col("volume").is_not_null())
+        .join(totals, on=CELL_KEYS, how="left")
+        .with_columns(pl.col("^total_.*$").fill_null(0.0))
+    )
 
     def scenario(end: str) -> pl.Expr:  # the per-connection column the published end stands for
-        close = [(pl.col(end) - pl.col(f"total_{c}")).abs() <= 1e-6 * pl.col(end).abs().clip(1.0)
-                 for c in ("volume", "strict", "loose")]
-        return pl.when(close[0]).then(pl.col("volume")).when(close[1]).then(pl.col("strict")).when(close[2]).then(pl.col("loose"))
+        close = [
+            (pl.col(end) - pl.col(f"total_{c}")).abs() <= 1e-6 * pl.col(end).abs().clip(1.0)
+            for c in ("volume", "strict", "loose")
+        ]
+        return (
+            pl.when(close[0])
+            .then(pl.col("volume"))
+            .when(close[1])
+            .then(pl.col("strict"))
+            .when(close[2])
+            .then(pl.col("loose"))
+        )
 
-    per_connection = contributions.join(rows.select(*CELL_KEYS, *[pl.col(f).alias(f"shown_{f}") for f in FIGURES],
-                                                    *[f"total_{c}" for c in ("volume", "strict", "loose")]), on=CELL_KEYS)
-    weights = {"volume": pl.col("volume"), "volume_probabilistic": pl.col("probabilistic"),
-               "volume_low": scenario("shown_volume_low"), "volume_high": scenario("shown_volume_high")}
+    per_connection = contributions.join(
+        rows.select(
+            *CELL_KEYS,
+            *[pl.col(f).alias(f"shown_{f}") for f in FIGURES],
+            *[f"total_{c}" for c in ("volume", "strict", "loose")],
+        ),
+        on=CELL_KEYS,
+    )
+    weights = {
+        "volume": pl.col("volume"),
+        "volume_probabilistic": pl.col("probabilistic"),
+        "volume_low": scenario("shown_volume_low"),
+        "volume_high": scenario("shown_volume_high"),
+    }
     combos = {f: weights[f] for f in FIGURES}
-    combos |= {f"{a} - {b}": weights[a] - weights[b] for i, a in enumerate(FIGURES) for b in FIGURES[i + 1:]}
+    combos |= {f"{a} - {b}": weights[a] - weights[b] for i, a in enumerate(FIGURES) for b in FIGURES[i + 1 :]}
     combos["volume_probabilistic - volume + volume_low"] = (
-        weights["volume_probabilistic"] - weights["volume"] + weights["volume_low"])
+        weights["volume_probabilistic"] - weights["volume"] + weights["volume_low"]
+    )
     needed = {name: [f for f in FIGURES if f in name] for name in combos}
     frames = []
     for name, weight in combos.items():
         published = pl.all_horizontal([pl.col(f"shown_{f}").is_not_null() for f in needed[name]])
         part = per_connection.filter(published).with_columns(w=weight).filter(pl.col("w").abs() > 1e-9)
-        frames.append(part.group_by(CELL_KEYS).agg(
-            part=pl.lit(name), n=pl.len(), dwellings=pl.col("objects").explode().drop_nulls().n_unique(),
-            size=pl.col("w").abs().sum(), largest=pl.col("w").abs().max(),
-        ))
+        frames.append(
+            part.group_by(CELL_KEYS).agg(
+                part=pl.lit(name),
+                n=pl.len(),
+                dwellings=pl.col("objects").explode().drop_nulls().n_unique(),
+                size=pl.col("w").abs().sum(),
+                largest=pl.col("w").abs().max(),
+            )
+        )
     return pl.concat(frames)
 
 
@@ -107,14 +155,18 @@ def test_before_control_figures_gave_single_connections_away(delivery) -> None:
     assert single.filter(pl.col("part") == "volume_probabilistic").height > 5
     assert single.filter(pl.col("part").is_in(["volume - volume_low", "volume_high - volume"])).height > 5
     # and the check sees it
-    assert uncertainty_violations(before, delivery["cells"], delivery["contributions"], RULES).height >= broken.height / 2
+    assert (
+        uncertainty_violations(before, delivery["cells"], delivery["contributions"], RULES).height >= broken.height / 2
+    )
 
 
 def test_no_published_figure_or_difference_breaks_a_primary_rule(delivery) -> None:
     parts = _parts(delivery["uncertainty"], delivery["contributions"])
     assert parts.filter(pl.col("part") == "volume_probabilistic").height > 20  # real parts are published
     assert _breaking(parts).height == 0
-    assert uncertainty_violations(delivery["uncertainty"], delivery["cells"], delivery["contributions"], RULES).height == 0
+    assert (
+        uncertainty_violations(delivery["uncertainty"], delivery["cells"], delivery["contributions"], RULES).height == 0
+    )
 
 
 def _withheld_sector_sums(table: pl.DataFrame, contributions: pl.DataFrame) -> pl.DataFrame:
@@ -124,15 +176,29 @@ def _withheld_sector_sums(table: pl.DataFrame, contributions: pl.DataFrame) -> p
     keys = ["year", "region_level", "region_code", "product"]
     sectors = table.filter(pl.col("sector") != "totaal")
     totals = table.filter((pl.col("sector") == "totaal") & pl.col("volume_probabilistic").is_not_null()).select(
-        *keys, total="volume_probabilistic")
-    shown = sectors.group_by(keys).agg(shown=pl.col("volume_probabilistic").sum(),
-                                       n_hidden=pl.col("volume_probabilistic").null_count())
+        *keys, total="volume_probabilistic"
+    )
+    shown = sectors.group_by(keys).agg(
+        shown=pl.col("volume_probabilistic").sum(), n_hidden=pl.col("volume_probabilistic").null_count()
+    )
     hidden = sectors.filter(pl.col("volume_probabilistic").is_null()).select(CELL_KEYS)
-    inside = contributions.join(hidden, on=CELL_KEYS).filter(pl.col("probabilistic") > 0).group_by(keys).agg(
-        truth=pl.col("probabilistic").sum(), connections=pl.col("ean").n_unique())
-    return totals.join(shown, on=keys).filter(pl.col("n_hidden") > 0).join(inside, on=keys, how="left").select(
-        *keys, attacked=pl.col("total") - pl.col("shown"), truth=pl.col("truth").fill_null(0.0),
-        connections=pl.col("connections").fill_null(0))
+    inside = (
+        contributions.join(hidden, on=CELL_KEYS)
+        .filter(pl.col("probabilistic") > 0)
+        .group_by(keys)
+        .agg(truth=pl.col("probabilistic").sum(), connections=pl.col("ean").n_unique())
+    )
+    return (
+        totals.join(shown, on=keys)
+        .filter(pl.col("n_hidden") > 0)
+        .join(inside, on=keys, how="left")
+        .select(
+            *keys,
+            attacked=pl.col("total") - pl.col("shown"),
+            truth=pl.col("truth").fill_null(0.0),
+            connections=pl.col("connections").fill_null(0),
+        )
+    )
 
 
 def test_withheld_figures_cannot_be_recovered_by_differencing(delivery) -> None:
@@ -144,20 +210,30 @@ def test_withheld_figures_cannot_be_recovered_by_differencing(delivery) -> None:
     secondary = pl.col("withheld").str.contains("volume_probabilistic: secondary").fill_null(False)
     truth = table.join(contributions.group_by(CELL_KEYS).agg(pl.col("probabilistic").sum()), on=CELL_KEYS)
     primary_only = truth.with_columns(
-        volume_probabilistic=pl.when(secondary).then("probabilistic").otherwise("volume_probabilistic")).drop("probabilistic")
+        volume_probabilistic=pl.when(secondary).then("probabilistic").otherwise("volume_probabilistic")
+    ).drop("probabilistic")
     leaking = _withheld_sector_sums(primary_only, contributions).filter(
-        pl.col("connections").is_between(1, RULES.min_connections - 1))
+        pl.col("connections").is_between(1, RULES.min_connections - 1)
+    )
     assert leaking.height > 0
     assert (leaking["attacked"] - leaking["truth"]).abs().max() < 1e-6
 
 
 def test_empty_parts_are_published_and_withheld_figures_say_why(delivery) -> None:
-    table = delivery["uncertainty"].join(
-        delivery["contributions"].group_by(CELL_KEYS).agg(
-            probabilistic=pl.col("probabilistic").abs().sum(),
-            moves=((pl.col("strict") - pl.col("volume")).abs() + (pl.col("loose") - pl.col("volume")).abs()).sum(),
-        ), on=CELL_KEYS, how="left",
-    ).with_columns(pl.col("probabilistic", "moves").fill_null(0.0))
+    table = (
+        delivery["uncertainty"]
+        .join(
+            delivery["contributions"]
+            .group_by(CELL_KEYS)
+            .agg(
+                probabilistic=pl.col("probabilistic").abs().sum(),
+                moves=((pl.col("strict") - pl.col("volume")).abs() + (pl.col("loose") - pl.col("volume")).abs()).sum(),
+            ),
+            on=CELL_KEYS,
+            how="left",
+        )
+        .with_columns(pl.col("probabilistic", "moves").fill_null(0.0))
+    )
     shown = table.filter(pl.col("volume").is_not_null())
     quiet = shown.filter(pl.col("probabilistic") == 0)
     assert quiet.height > 20 and (quiet["volume_probabilistic"] == 0).all()
@@ -173,8 +249,12 @@ def test_empty_parts_are_published_and_withheld_figures_say_why(delivery) -> Non
 
 def _atoms(*atoms: tuple[tuple[float, float, float, float], int, float]) -> Atoms:
     """Atoms of (pattern over volume, probabilistic, strict, loose; connections; units each)."""
-    return Atoms(pattern=np.array([a[0] for a in atoms], dtype=float), n_connections=np.array([a[1] for a in atoms], dtype=float),
-                 volume=np.array([a[1] * a[2] for a in atoms]), largest=np.array([a[2] for a in atoms]))
+    return Atoms(
+        pattern=np.array([a[0] for a in atoms], dtype=float),
+        n_connections=np.array([a[1] for a in atoms], dtype=float),
+        volume=np.array([a[1] * a[2] for a in atoms]),
+        largest=np.array([a[2] for a in atoms]),
+    )
 
 
 def test_the_span_of_a_row_gives_away_more_than_its_differences() -> None:
@@ -195,22 +275,33 @@ def test_a_lone_withheld_part_gets_company() -> None:
     the rest; secondary suppression withholds the smallest other part that has anything in it,
     and the two together pass the (here lenient) rules."""
     rules = DisclosureRules(min_connections=3, min_dwellings=1, dominance_share=0.9)
-    cells = pl.DataFrame({"year": [2025] * 4, "region_level": ["gemeente"] * 4, "region_code": ["0999"] * 4,
-                          "sector": ["kantoorfunctie", "totaal", "winkelfunctie", "woonfunctie"], "product": ["ELK"] * 4,
-                          "parent_code": ["NL"] * 4})
+    cells = pl.DataFrame(
+        {
+            "year": [2025] * 4,
+            "region_level": ["gemeente"] * 4,
+            "region_code": ["0999"] * 4,
+            "sector": ["kantoorfunctie", "totaal", "winkelfunctie", "woonfunctie"],
+            "product": ["ELK"] * 4,
+            "parent_code": ["NL"] * 4,
+        }
+    )
     parts = {0: {"a": 500.0}, 2: {"b": 300.0, "c": 200.0}, 3: {"d": 400.0, "e": 300.0}}
     parts[1] = {ean: weight for part in parts.values() for ean, weight in part.items()}
     weights = pl.DataFrame(
         [(cell, ean, weight, []) for cell, part in parts.items() for ean, weight in part.items()],
-        schema={"cell": pl.UInt32, "ean": pl.String, "weight": pl.Float64, "objects": pl.List(pl.String)}, orient="row")
+        schema={"cell": pl.UInt32, "ean": pl.String, "weight": pl.Float64, "objects": pl.List(pl.String)},
+        orient="row",
+    )
     alone = pl.Series([True, False, False, False])
     nobody = pl.Series([False] * 4)
     assert exposed_parts(cells, alone, nobody, weights, rules)["reason"].to_list() == [
-        "a withheld figure is the total minus the rest"]
+        "a withheld figure is the total minus the rest"
+    ]
     protected = protect_parts(cells, alone, nobody, weights, rules)
     assert protected.to_list() == [True, False, True, False]
     assert exposed_parts(cells, protected, nobody, weights, rules).height == 0
     # with the default rules three connections are too few together, and the totaal goes too
     assert exposed_parts(cells, protected, nobody, weights, RULES)["reason"].to_list() == [
-        "withheld figures together give away a part of 3 connections"]
+        "withheld figures together give away a part of 3 connections"
+    ]
     assert protect_parts(cells, alone, nobody, weights, RULES)[1]

@@ -29,19 +29,29 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
         bag_ids, on="object_id", how="inner"
     )
 
-    bag_addresses = bag.with_row_index("bag_row").select(
-        "bag_row",
-        "object_id",
-        postcode_key="postcode_clean",
-        huisnummer_key="huisnummer",
-        suffix_plain=_plain_suffix(pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")),
-    ).drop_nulls(["postcode_key", "huisnummer_key"])
-    rest = connections.join(registered.select("ean"), on="ean", how="anti").select(
-        "ean",
-        postcode_key="postcode_clean",
-        huisnummer_key="huisnummer",
-        suffix_plain=_plain_suffix(pl.col("huisnummertoevoeging")),
-    ).drop_nulls(["postcode_key", "huisnummer_key"])
+    bag_addresses = (
+        bag.with_row_index("bag_row")
+        .select(
+            "bag_row",
+            "object_id",
+            postcode_key="postcode_clean",
+            huisnummer_key="huisnummer",
+            suffix_plain=_plain_suffix(
+                pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")
+            ),
+        )
+        .drop_nulls(["postcode_key", "huisnummer_key"])
+    )
+    rest = (
+        connections.join(registered.select("ean"), on="ean", how="anti")
+        .select(
+            "ean",
+            postcode_key="postcode_clean",
+            huisnummer_key="huisnummer",
+            suffix_plain=_plain_suffix(pl.col("huisnummertoevoeging")),
+        )
+        .drop_nulls(["postcode_key", "huisnummer_key"])
+    )
     by_address = (
         rest.join(bag_addresses, on=["postcode_key", "huisnummer_key", "suffix_plain"], how="inner")
         .sort("ean", "bag_row")
@@ -49,14 +59,20 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
         .select("ean", "object_id")
     )
 
-    return pl.concat([
-        registered.with_columns(method=pl.lit("registered_bag_id")),
-        by_address.with_columns(method=pl.lit("exact_address")),
-    ]).select(
-        "ean",
-        "object_id",
-        match_probability=pl.lit(1.0),
-        match_weight=pl.lit(None, dtype=pl.Float64),
-        method="method",
-        allocation_share=pl.lit(1.0),
-    ).select(PEER_LINK_COLUMNS)
+    return (
+        pl.concat(
+            [
+                registered.with_columns(method=pl.lit("registered_bag_id")),
+                by_address.with_columns(method=pl.lit("exact_address")),
+            ]
+        )
+        .select(
+            "ean",
+            "object_id",
+            match_probability=pl.lit(1.0),
+            match_weight=pl.lit(None, dtype=pl.Float64),
+            method="method",
+            allocation_share=pl.lit(1.0),
+        )
+        .select(PEER_LINK_COLUMNS)
+    )

@@ -24,8 +24,13 @@ import polars as pl
 from benchmarks.peers import PEER_LINK_COLUMNS
 
 THRESHOLD = 0.5
-_FIELDS = {"postcode": "postcode_clean", "huisnummer": "huisnummer", "suffix": "suffix_key",
-           "street": "street_key", "woonplaats": "woonplaats_key"}
+_FIELDS = {
+    "postcode": "postcode_clean",
+    "huisnummer": "huisnummer",
+    "suffix": "suffix_key",
+    "street": "street_key",
+    "woonplaats": "woonplaats_key",
+}
 
 
 def _records(frame: pl.DataFrame, unique_id: pl.Expr) -> pl.DataFrame:
@@ -69,17 +74,13 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, seed: int = 1) -> pl.Data
     linker = Linker([bag_sdf, conn_sdf], settings, log_level=logging.WARNING)
 
     training = linker.training
-    training.estimate_probability_two_random_records_match(
-        [block_on("postcode", "huisnummer", "suffix")], recall=0.8
-    )
+    training.estimate_probability_two_random_records_match([block_on("postcode", "huisnummer", "suffix")], recall=0.8)
     training.estimate_u_using_random_sampling(max_pairs=2e6, seed=seed)
     training.estimate_parameters_using_expectation_maximisation(block_on("postcode"), record_sample_proportion=1.0)
     training.estimate_parameters_using_expectation_maximisation(
         block_on("street", "huisnummer"), record_sample_proportion=1.0
     )
-    scored = pl.from_arrow(
-        linker.inference.predict(threshold_match_probability=THRESHOLD).as_pyarrow_table()
-    )
+    scored = pl.from_arrow(linker.inference.predict(threshold_match_probability=THRESHOLD).as_pyarrow_table())
     assert isinstance(scored, pl.DataFrame)
 
     bag_on_left = pl.col("source_dataset_l") == "bag"
@@ -92,7 +93,15 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, seed: int = 1) -> pl.Data
     best = pairs.sort(["ean", "match_probability", "object_id"], descending=[False, True, False]).unique(
         "ean", keep="first", maintain_order=True
     )
-    return best.filter(pl.col("match_probability") > THRESHOLD).select(
-        "ean", "object_id", "match_probability", "match_weight",
-        method=pl.lit("splink"), allocation_share=pl.lit(1.0),
-    ).select(PEER_LINK_COLUMNS)
+    return (
+        best.filter(pl.col("match_probability") > THRESHOLD)
+        .select(
+            "ean",
+            "object_id",
+            "match_probability",
+            "match_weight",
+            method=pl.lit("splink"),
+            allocation_share=pl.lit(1.0),
+        )
+        .select(PEER_LINK_COLUMNS)
+    )

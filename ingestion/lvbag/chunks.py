@@ -118,7 +118,7 @@ def is_valid_on(begin: str, end: str | None, end_registration: str | None, day: 
     return begin[:10] <= day < end[:10]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 

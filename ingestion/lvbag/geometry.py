@@ -9,6 +9,8 @@ vertex does not count twice. A ring without area falls back to the mean of its v
 
 from __future__ import annotations
 
+import itertools
+
 from lxml import etree
 
 Point = tuple[float, float]
@@ -72,7 +74,7 @@ def _ring_area_centroid(ring: list[Point]) -> tuple[float, Point]:
     if shifted[0] != shifted[-1]:
         shifted.append(shifted[0])
     area = cx = cy = 0.0
-    for (x0, y0), (x1, y1) in zip(shifted, shifted[1:]):
+    for (x0, y0), (x1, y1) in itertools.pairwise(shifted):
         cross = x0 * y1 - x1 * y0
         area += cross
         cx += (x0 + x1) * cross

@@ -92,8 +92,10 @@ def _require_chunk_kinds(where: str, members: Sequence[Member], levering: Leveri
     missing = [kind for kind in needed if kind not in kinds]
     if missing:
         found = f"only {', '.join(sorted(kinds))}" if kinds else "none the reader reads"
-        raise InputError(f"{where}: incomplete LVBAG extract: no {', '.join(missing)} chunks, which the reader "
-                         f"needs (chunks found: {found})")
+        raise InputError(
+            f"{where}: incomplete LVBAG extract: no {', '.join(missing)} chunks, which the reader "
+            f"needs (chunks found: {found})"
+        )
     if "GWR" not in kinds:
         log.warning("%s: no GWR chunks; the gemeente of every object is %s", where, levering.gemeente_code)
 
@@ -125,7 +127,13 @@ def _read_tables(where: str, fp: BinaryIO, members: Sequence[Member], day: date)
         parts[member.kind].append(frame)
         log.info(
             "chunk %d/%d %s: %d of %d voorkomens valid on %s (%.1f s)",
-            index, len(members), member.name, frame.height, seen, day, time.perf_counter() - started,
+            index,
+            len(members),
+            member.name,
+            frame.height,
+            seen,
+            day,
+            time.perf_counter() - started,
         )
     return {kind: _latest_per_object(kind, frames) for kind, frames in parts.items()}
 
@@ -193,8 +201,13 @@ def _log_summary(frame: pl.DataFrame, day: date, seconds: float) -> None:
         log.info(
             "%s on %s: %d objects, %d nevenadressen; "
             "unresolved: %d nummeraanduiding, %d openbare ruimte, %d woonplaats",
-            row["object_type"], day, row["objects"], row["nevenadressen"],
-            row["no_nummeraanduiding"], row["no_openbare_ruimte"], row["no_woonplaats"],
+            row["object_type"],
+            day,
+            row["objects"],
+            row["nevenadressen"],
+            row["no_nummeraanduiding"],
+            row["no_openbare_ruimte"],
+            row["no_woonplaats"],
         )
     log.info("LVBAG extract read: %d rows in %.1f s", frame.height, seconds)
 

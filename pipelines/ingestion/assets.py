@@ -1,6 +1,5 @@
 """Raw deliveries, validated against their contracts; rejected rows go to quarantine."""
 
-
 from pathlib import Path
 
 import dagster as dg
@@ -20,7 +19,9 @@ def _delivery_asset(kind: str) -> dg.AssetsDefinition:
         outs={
             kind: dg.AssetOut(description=f"The {kind} delivery: declared columns, valid rows."),
             f"{kind}_quarantine": dg.AssetOut(description=f"Rows of the {kind} delivery that broke a contract rule."),
-            f"{kind}_rule_results": dg.AssetOut(description=f"Per row of the {kind} delivery: which contract rules it passes."),
+            f"{kind}_rule_results": dg.AssetOut(
+                description=f"Per row of the {kind} delivery: which contract rules it passes."
+            ),
             f"{kind}_delivery": dg.AssetOut(description=f"What the {kind} delivery was: file, rows, columns dropped."),
         },
     )
@@ -37,15 +38,25 @@ def _delivery_asset(kind: str) -> dg.AssetsDefinition:
         yield dg.Output(
             result.frame,
             output_name=kind,
-            metadata={"source": str(path), "rows_read": result.n_rows_read,
-                      "dropped_columns": ", ".join(result.dropped_columns)},
+            metadata={
+                "source": str(path),
+                "rows_read": result.n_rows_read,
+                "dropped_columns": ", ".join(result.dropped_columns),
+            },
         )
         yield dg.Output(result.quarantine, output_name=f"{kind}_quarantine")
         yield dg.Output(result.rule_results, output_name=f"{kind}_rule_results")
         yield dg.Output(
-            pl.DataFrame({"source": [kind], "path": [str(path)], "n_rows_read": [result.n_rows_read],
-                          "n_valid": [result.frame.height], "dropped_columns": [result.dropped_columns]},
-                         schema_overrides={"dropped_columns": pl.List(pl.String)}),
+            pl.DataFrame(
+                {
+                    "source": [kind],
+                    "path": [str(path)],
+                    "n_rows_read": [result.n_rows_read],
+                    "n_valid": [result.frame.height],
+                    "dropped_columns": [result.dropped_columns],
+                },
+                schema_overrides={"dropped_columns": pl.List(pl.String)},
+            ),
             output_name=f"{kind}_delivery",
         )
 

@@ -1,6 +1,5 @@
 """Normalised registers, and the links and residue the staged linker makes of them."""
 
-
 import json
 
 import dagster as dg
@@ -19,8 +18,11 @@ def normalised_bag(bag: pl.DataFrame) -> pl.DataFrame:
     return linkage.normalise_bag(bag)
 
 
-@dg.asset(group_name=GROUP, description="Register rows with comparison keys and operation status.",
-          deps=["delivery_validation"])
+@dg.asset(
+    group_name=GROUP,
+    description="Register rows with comparison keys and operation status.",
+    deps=["delivery_validation"],
+)
 def normalised_connections(connections: pl.DataFrame) -> pl.DataFrame:
     return linkage.normalise_connections(connections)
 

@@ -1,6 +1,5 @@
 """Checks beside the linkage assets: nothing lost, nothing counted twice."""
 
-
 import dagster as dg
 import polars as pl
 

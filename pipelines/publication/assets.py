@@ -1,6 +1,5 @@
 """Allocation, statistics and the files a run publishes into its output folder."""
 
-
 import json
 
 import dagster as dg
@@ -8,16 +7,16 @@ import polars as pl
 
 from data_contracts import validate_output
 from ingestion.preflight import select_year
-from publication.allocation import allocate
-from publication.report import ReportInputs, analyst_report
-from publication.residue_summary import residue_summary as summarise_residue
-from publication.cells import aggregate_cells
-from publication.statistics import sector_statistics
-from publication.uncertainty import cell_uncertainty, connection_contributions, threshold_allocations
-from publication.summary import run_summary, summary_html
 from koppelwerk.config import PROJECT_ROOT
 from koppelwerk.run_folder import PUBLIC, RunFolder, promote, run_manifest
 from pipelines.resources import KoppelwerkSettings
+from publication.allocation import allocate
+from publication.cells import aggregate_cells
+from publication.report import ReportInputs, analyst_report
+from publication.residue_summary import residue_summary as summarise_residue
+from publication.statistics import sector_statistics
+from publication.summary import run_summary, summary_html
+from publication.uncertainty import cell_uncertainty, connection_contributions, threshold_allocations
 
 GROUP = "publication"
 
@@ -44,8 +43,11 @@ def sector_energy_statistics(settings: KoppelwerkSettings, statistics_cells: pl.
     return sector_statistics(statistics_cells, settings.run_config().disclosure)
 
 
-@dg.asset(group_name=GROUP, description="Per cell and connection: its volume at the run's, the strict and the loose "
-                                        "threshold, and its part through probabilistic links (internal, never published).")
+@dg.asset(
+    group_name=GROUP,
+    description="Per cell and connection: its volume at the run's, the strict and the loose "
+    "threshold, and its part through probabilistic links (internal, never published).",
+)
 def uncertainty_contributions(
     settings: KoppelwerkSettings,
     allocation: pl.DataFrame,
@@ -57,25 +59,38 @@ def uncertainty_contributions(
     normalised_bag: pl.DataFrame,
 ) -> pl.DataFrame:
     config = settings.run_config()
-    strict, loose = threshold_allocations(select_year(consumption, config.year), links, residue, unresolved_candidates,
-                                          normalised_connections, normalised_bag, config.uncertainty)
+    strict, loose = threshold_allocations(
+        select_year(consumption, config.year),
+        links,
+        residue,
+        unresolved_candidates,
+        normalised_connections,
+        normalised_bag,
+        config.uncertainty,
+    )
     return connection_contributions(allocation, strict, loose)
 
 
-@dg.asset(group_name=GROUP, description="Per published cell: volume through probabilistic links, and its range over "
-                                        "thresholds, each figure under the primary rules.")
+@dg.asset(
+    group_name=GROUP,
+    description="Per published cell: volume through probabilistic links, and its range over "
+    "thresholds, each figure under the primary rules.",
+)
 def sector_energy_uncertainty(
     settings: KoppelwerkSettings,
     statistics_cells: pl.DataFrame,
     sector_energy_statistics: pl.DataFrame,
     uncertainty_contributions: pl.DataFrame,
 ) -> pl.DataFrame:
-    return cell_uncertainty(statistics_cells, sector_energy_statistics, uncertainty_contributions,
-                            settings.run_config().disclosure)
+    return cell_uncertainty(
+        statistics_cells, sector_energy_statistics, uncertainty_contributions, settings.run_config().disclosure
+    )
 
 
 @dg.asset(group_name=GROUP, description="Residue connections and volume per class, netbeheerder and gemeente.")
-def residue_summary(residue: pl.DataFrame, normalised_connections: pl.DataFrame, allocation: pl.DataFrame) -> pl.DataFrame:
+def residue_summary(
+    residue: pl.DataFrame, normalised_connections: pl.DataFrame, allocation: pl.DataFrame
+) -> pl.DataFrame:
     return summarise_residue(residue, normalised_connections, allocation)
 
 
@@ -89,7 +104,7 @@ def _previous_statistics(run_folder: RunFolder) -> pl.DataFrame | None:
 @dg.asset(
     group_name=GROUP,
     description="Writes the run's tables, quarantine, run summary and analyst report into its staging folder: "
-                "per-connection tables at the top, only what may leave the organisation in public/.",
+    "per-connection tables at the top, only what may leave the organisation in public/.",
 )
 def published_outputs(
     context: dg.AssetExecutionContext,
@@ -125,8 +140,11 @@ def published_outputs(
     (internal / "run_summary.json").write_text(json.dumps(summary, indent=2))
     (internal / "run_summary.html").write_text(summary_html(summary))
     report = ReportInputs(
-        statistics=sector_energy_statistics, uncertainty=sector_energy_uncertainty, curve=linkage_curve,
-        profile_threshold=config.use_profile.min_match_probability, previous=_previous_statistics(run_folder),
+        statistics=sector_energy_statistics,
+        uncertainty=sector_energy_uncertainty,
+        curve=linkage_curve,
+        profile_threshold=config.use_profile.min_match_probability,
+        previous=_previous_statistics(run_folder),
     )
     (public / "analyst_report.html").write_text(analyst_report(report), encoding="utf-8")
     context.add_output_metadata(
@@ -138,15 +156,17 @@ def published_outputs(
     group_name=GROUP,
     deps=["published_outputs", "source_holder_reports", "complexes"],
     description="Moves the run's staged outputs and warehouse into place, with a manifest, once every blocking "
-                "check has passed; the last good run becomes previous/. A run that stops earlier changes nothing.",
+    "check has passed; the last good run becomes previous/. A run that stops earlier changes nothing.",
 )
 def promoted_outputs(context: dg.AssetExecutionContext, settings: KoppelwerkSettings) -> dg.MaterializeResult:
     config = settings.run_config()
     run_folder = settings.run_folder(context)
     manifest = run_manifest(run_folder, config.as_record(), config.inputs(), PROJECT_ROOT)
     promote(run_folder, manifest)
-    return dg.MaterializeResult(metadata={
-        "out_dir": dg.MetadataValue.path(str(config.out_dir)),
-        "warehouse": dg.MetadataValue.path(str(run_folder.warehouse)),
-        "files": len(manifest["outputs"]),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "out_dir": dg.MetadataValue.path(str(config.out_dir)),
+            "warehouse": dg.MetadataValue.path(str(run_folder.warehouse)),
+            "files": len(manifest["outputs"]),
+        }
+    )

@@ -1,16 +1,15 @@
 """The deliveries' quality: contract rules as Great Expectations suites, results kept per run."""
 
-
 import json
 
 import dagster as dg
 import polars as pl
 
+from pipelines.resources import KoppelwerkSettings
 from quality.demands import with_demands
 from quality.expectations import validate_deliveries
 from quality.fix_impact import fix_impact, run_corrections
 from quality.holder_reports import build_reports, holder_compliance, read_previous, write_reports
-from pipelines.resources import KoppelwerkSettings
 
 GROUP = "quality"
 KINDS = ("bag", "connections", "consumption")
@@ -20,8 +19,14 @@ def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]
     """Per delivery its per-row rule results with the cross-delivery demands, from the assets
     `<kind>`, `<kind>_rule_results` and `<kind>_quarantine` in `frames`."""
     return {
-        kind: with_demands(kind, frames[f"{kind}_rule_results"], frames[f"{kind}_quarantine"],
-                           frames["bag"], frames["connections"], frames["consumption"])
+        kind: with_demands(
+            kind,
+            frames[f"{kind}_rule_results"],
+            frames[f"{kind}_quarantine"],
+            frames["bag"],
+            frames["connections"],
+            frames["consumption"],
+        )
         for kind in KINDS
     }
 
@@ -29,9 +34,14 @@ def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]
 _INS = {name: dg.AssetIn(name) for kind in KINDS for name in (kind, f"{kind}_rule_results", f"{kind}_quarantine")}
 
 
-@dg.asset(group_name=GROUP, ins=_INS,
-          description="Every contract rule of every delivery, as Great Expectations ran it under the run's profile.")
-def delivery_validation(context: dg.AssetExecutionContext, settings: KoppelwerkSettings, **frames: pl.DataFrame) -> pl.DataFrame:
+@dg.asset(
+    group_name=GROUP,
+    ins=_INS,
+    description="Every contract rule of every delivery, as Great Expectations ran it under the run's profile.",
+)
+def delivery_validation(
+    context: dg.AssetExecutionContext, settings: KoppelwerkSettings, **frames: pl.DataFrame
+) -> pl.DataFrame:
     config = settings.run_config()
     folder = settings.run_folder(context).staging / "quality"
     folder.mkdir(exist_ok=True)
@@ -47,12 +57,16 @@ def delivery_validation(context: dg.AssetExecutionContext, settings: KoppelwerkS
 
 @dg.asset(
     group_name=GROUP,
-    ins={**_INS, **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
-         **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates")}},
+    ins={
+        **_INS,
+        **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
+        **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates")},
+    },
     description="One quality report (HTML and JSON) per netbeheerder and per gemeente, on its own records only.",
 )
-def source_holder_reports(context: dg.AssetExecutionContext, settings: KoppelwerkSettings,
-                          **frames: pl.DataFrame) -> pl.DataFrame:
+def source_holder_reports(
+    context: dg.AssetExecutionContext, settings: KoppelwerkSettings, **frames: pl.DataFrame
+) -> pl.DataFrame:
     config = settings.run_config()
     run_folder = settings.run_folder(context)
     results = delivery_results(frames)

@@ -4,13 +4,12 @@ delivery would corrupt the statistics, a warning where it misses a reuse demand.
 The checks sit on `delivery_validation`, which linkage waits for: a blocking check that fails
 stops the run before anything is linked or published."""
 
-
 import dagster as dg
 import polars as pl
 
 from data_contracts import load_contract
-from quality.expectations import rule_summary
 from pipelines.quality.assets import KINDS
+from quality.expectations import rule_summary
 
 
 def _rule_check(kind: str, rule: str, description: str, blocking: bool) -> dg.AssetChecksDefinition:
@@ -25,8 +24,12 @@ def _rule_check(kind: str, rule: str, description: str, blocking: bool) -> dg.As
         return dg.AssetCheckResult(
             passed=bool(result["passed"]),
             severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-            metadata={"summary": summary, "compliance": result["compliance"], "threshold": result["threshold"],
-                      "failing_rows": result["n_failed"]},
+            metadata={
+                "summary": summary,
+                "compliance": result["compliance"],
+                "threshold": result["threshold"],
+                "failing_rows": result["n_failed"],
+            },
         )
 
     return _check
@@ -40,8 +43,14 @@ def _checks() -> list[dg.AssetChecksDefinition]:
             checks.append(_rule_check(kind, rule.name, rule.description, rule.blocking))
         for column in contract.columns:
             if column.dtype != pl.String():
-                checks.append(_rule_check(kind, f"type_{column.name}", f"{column.name} values are {column.dtype}.",
-                                          contract.type_rule_blocking))
+                checks.append(
+                    _rule_check(
+                        kind,
+                        f"type_{column.name}",
+                        f"{column.name} values are {column.dtype}.",
+                        contract.type_rule_blocking,
+                    )
+                )
     return checks
 
 
