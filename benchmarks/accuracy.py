@@ -23,8 +23,8 @@ import linkage
 import synth
 from benchmarks.peers import exact_join, plain_splink
 from benchmarks.results import markdown_table, record_section
+from core.config import PROFILES
 from ingestion import read_delivery
-from koppelwerk.config import PROFILES
 from linkage.evaluation import (
     ADDRESSLESS_CLASSES,
     addressless_metrics,

@@ -20,8 +20,8 @@ import polars as pl
 import linkage
 import synth
 from benchmarks.results import markdown_table, record_section
+from core.config import PROFILES
 from ingestion.validate import validate_delivery
-from koppelwerk.config import PROFILES
 from quality.fix_impact import fix_impact, run_corrections
 
 SUMMED = ["n_affected", "n_correctable", "n_newly_linked", "n_now_deterministic"]

@@ -19,7 +19,7 @@ import polars as pl
 import linkage
 import synth
 from benchmarks.results import markdown_table, record_section
-from koppelwerk.config import PROFILES, DisclosureRules
+from core.config import PROFILES, DisclosureRules
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, TOTAL_SECTOR, aggregate_cells
 from publication.disclosure import recoverable_cells

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import polars as pl
 import yaml
 
-from koppelwerk.errors import KoppelwerkError
+from core.errors import KoppelwerkError
 
 INPUT_NAMES: tuple[str, ...] = ("bag", "connections", "consumption")
 OUTPUT_NAMES: tuple[str, ...] = ("links", "residue", "sector_energy_statistics", "quarantine")

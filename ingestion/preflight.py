@@ -7,7 +7,7 @@ from pathlib import Path
 
 import polars as pl
 
-from koppelwerk.errors import InputError
+from core.errors import InputError
 
 
 def require_rows(kind: str, path: Path, valid: pl.DataFrame, n_rows_read: int) -> None:

@@ -18,9 +18,9 @@ from typing import Literal
 
 import polars as pl
 
+from core.errors import InputError
 from data_contracts import INPUT_NAMES
 from ingestion.validate import IngestResult, printable, validate_delivery
-from koppelwerk.errors import InputError
 
 DeliveryKind = Literal["bag", "connections", "consumption"]
 

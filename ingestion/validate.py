@@ -24,8 +24,8 @@ from typing import Literal
 
 import polars as pl
 
+from core.errors import InputError
 from data_contracts import Column, Contract, ContractError, RowRule, load_contract
-from koppelwerk.errors import InputError
 
 ROW = "__row"
 

@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from koppelwerk.config import DATA_DIR_VARIABLE, PROFILES, PROJECT_ROOT, RunConfig
-from koppelwerk.errors import KoppelwerkError
-from koppelwerk.run_folder import RunFolder, discard, recover
+from core.config import DATA_DIR_VARIABLE, PROFILES, RunConfig
+from core.errors import KoppelwerkError
+from core.run_folder import RunFolder, discard, recover
 
 
 def _rate_override(text: str) -> tuple[str, float]:
@@ -75,15 +75,18 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Shipped with the package: telemetry off, runs in this process's coordinator.
+INSTANCE_CONFIG = Path(__file__).with_name("dagster.yaml")
+
+
 def dagster_instance():
     """The local Dagster instance whose run history the UI shows: $DAGSTER_HOME, else ./.dagster."""
     from dagster import DagsterInstance
 
     home = Path(os.environ.get("DAGSTER_HOME") or Path.cwd() / ".dagster").resolve()
     home.mkdir(parents=True, exist_ok=True)
-    project_config = PROJECT_ROOT / "dagster.yaml"
-    if not (home / "dagster.yaml").exists() and project_config.exists():
-        shutil.copy(project_config, home / "dagster.yaml")
+    if not (home / "dagster.yaml").exists():
+        shutil.copy(INSTANCE_CONFIG, home / "dagster.yaml")
     return DagsterInstance.from_config(str(home))
 
 

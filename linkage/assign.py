@@ -13,7 +13,7 @@ import math
 
 import polars as pl
 
-from koppelwerk.config import UseProfile
+from core.config import UseProfile
 from linkage.deterministic import LINK_COLUMNS
 
 # the residue class of a connection no pass or rule could place; named once, read by many

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from koppelwerk.config import UseProfile
+from core.config import UseProfile
 from linkage.assign import assign, best_candidates, linkage_curve
 from linkage.bag_status import is_under_construction
 from linkage.collective import common_area_links, expand_collective_gas

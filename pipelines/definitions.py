@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from koppelwerk.config import RunConfig
+from core.config import RunConfig
 from pipelines.ingestion import assets as ingestion_assets
 from pipelines.jobs import koppelwerk_job
 from pipelines.linkage import assets as linkage_assets
@@ -22,8 +22,9 @@ from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
 from pipelines.schedules import weekly_linkage
 
 
-def build_definitions(config: RunConfig = RunConfig()) -> dg.Definitions:
-    settings = KoppelwerkSettings.from_config(config)
+def build_definitions(config: RunConfig | None = None) -> dg.Definitions:
+    """Every definition, its settings from `config` (the CLI) or the launchpad's defaults (the sample)."""
+    settings = KoppelwerkSettings.from_config(config) if config else KoppelwerkSettings()
     return dg.Definitions(
         assets=dg.load_assets_from_modules([ingestion_assets, linkage_assets, publication_assets, quality_assets]),
         asset_checks=dg.load_asset_checks_from_modules([linkage_checks, publication_checks, quality_checks]),

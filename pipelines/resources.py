@@ -6,21 +6,21 @@ import dagster as dg
 import duckdb
 import polars as pl
 
-from koppelwerk.config import RunConfig, default_data_dir
-from koppelwerk.run_folder import RunFolder
+from core.config import DEFAULT_OUT_DIR, SAMPLE_DIR, RunConfig, default_data_dir
+from core.run_folder import RunFolder
 
 
 class KoppelwerkSettings(dg.ConfigurableResource):
     """Delivery paths, output folder, data folder, year and use profile of a run (defaults: the
-    sample; the data folder defaults to `koppelwerk.config.default_data_dir()` at run time)."""
+    sample; the data folder defaults to `core.config.default_data_dir()` at run time)."""
 
-    bag: str = str(RunConfig.bag)
-    connections: str = str(RunConfig.connections)
-    consumption: str = str(RunConfig.consumption)
-    out_dir: str = str(RunConfig.out_dir)
+    bag: str = str(SAMPLE_DIR / "bag.parquet")
+    connections: str = str(SAMPLE_DIR / "connections.csv")
+    consumption: str = str(SAMPLE_DIR / "consumption.parquet")
+    out_dir: str = str(DEFAULT_OUT_DIR)
     data_dir: str | None = None
     year: int | None = None
-    profile: str = RunConfig.profile
+    profile: str = "statistical"
 
     @classmethod
     def from_config(cls, config: RunConfig) -> "KoppelwerkSettings":
@@ -36,11 +36,11 @@ class KoppelwerkSettings(dg.ConfigurableResource):
 
     def run_config(self) -> RunConfig:
         return RunConfig(
-            bag=Path(self.bag),
-            connections=Path(self.connections),
-            consumption=Path(self.consumption),
-            out_dir=Path(self.out_dir),
-            data_dir=Path(self.data_dir) if self.data_dir else default_data_dir(),
+            bag=Path(self.bag).resolve(),
+            connections=Path(self.connections).resolve(),
+            consumption=Path(self.consumption).resolve(),
+            out_dir=Path(self.out_dir).resolve(),
+            data_dir=Path(self.data_dir).resolve() if self.data_dir else default_data_dir(),
             year=self.year,
             profile=self.profile,  # type: ignore[arg-type]
         )
@@ -56,7 +56,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     """Stores every asset's polars frame as a table of the same name in the run's DuckDB file.
 
     A run writes its own staging warehouse, which replaces the output folder's warehouse when
-    the run is promoted (`koppelwerk.run_folder`); an input this run did not produce (a partial
+    the run is promoted (`core.run_folder`); an input this run did not produce (a partial
     materialisation from the UI) is read from the last good run's warehouse. Analysts can open
     the one `.duckdb` file in the data folder after a run to query every stage.
     """

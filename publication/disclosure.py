@@ -31,7 +31,7 @@ from functools import lru_cache
 import numpy as np
 import polars as pl
 
-from koppelwerk.config import DisclosureRules
+from core.config import DisclosureRules
 from publication.cells import CELL_KEYS, NATIONAL, TOTAL_SECTOR, VOLUME_DECIMAL, stable_sum
 
 DWELLING_SECTOR = "woonfunctie"

@@ -20,7 +20,12 @@ from data_contracts import load_contract
 from publication.allocation import NOT_IN_REGISTER
 from publication.cells import NATIONAL, TOTAL_SECTOR
 
-RESIDUE_SECTORS = (*load_contract("residue").column("residue_class").enum, NOT_IN_REGISTER)
+
+def residue_sectors() -> tuple[str, ...]:
+    """The sectors of connections without a BAG object: the residue classes, and not in the register."""
+    return (*load_contract("residue").column("residue_class").enum, NOT_IN_REGISTER)
+
+
 WITHHELD = "withheld (disclosure control)"
 PALETTE = [
     "#1b6ca8",
@@ -166,7 +171,7 @@ def _residue_section(statistics: pl.DataFrame) -> str:
     national = _published(statistics.filter(pl.col("region_level") == NATIONAL))
     totals = dict(national.filter(pl.col("sector") == TOTAL_SECTOR).select("product", "volume").rows())
     residue = (
-        national.filter(pl.col("sector").is_in(RESIDUE_SECTORS))
+        national.filter(pl.col("sector").is_in(residue_sectors()))
         .with_columns(share=pl.col("volume") / pl.col("product").replace_strict(totals, default=None))
         .sort("product", "share", descending=[False, True])
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from koppelwerk.config import DisclosureRules
+from core.config import DisclosureRules
 from publication.cells import CELL_KEYS
 from publication.disclosure import suppress
 

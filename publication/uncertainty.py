@@ -2,7 +2,7 @@
 
 Per published cell: `volume_probabilistic`, the part of its volume that came through
 probabilistic links, and `volume_low` and `volume_high`, the least and most volume it has at the
-run's linkage threshold and at a stricter and a looser one (`koppelwerk.config.
+run's linkage threshold and at a stricter and a looser one (`core.config.
 UncertaintyThresholds`). Stricter: links whose probability is below the threshold are dropped,
 and their connections count as `unresolved`. Looser: the best candidate of every `unresolved`
 connection whose probability reaches the threshold is linked (to that one object; a collective
@@ -45,7 +45,7 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
-from koppelwerk.config import DisclosureRules, UncertaintyThresholds
+from core.config import DisclosureRules, UncertaintyThresholds
 from linkage.assign import UNRESOLVED
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, LEVELS, NATIONAL_CODE, TOTAL_SECTOR, stable_sum

@@ -16,7 +16,7 @@ from __future__ import annotations
 import polars as pl
 
 import linkage
-from koppelwerk.config import UseProfile
+from core.config import UseProfile
 from linkage.assign import UNRESOLVED
 from linkage.bag_status import is_withdrawn
 

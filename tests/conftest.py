@@ -10,9 +10,9 @@ import pytest
 
 import linkage
 import synth
-from koppelwerk.config import DATA_DIR_VARIABLE, PROFILES, PROJECT_ROOT
+from core.config import DATA_DIR_VARIABLE, PROFILES
+from tests.paths import SHARED
 
-SHARED = PROJECT_ROOT.parent / "shared"
 LVBAG_DIR = SHARED / "data" / "lvbag"
 
 

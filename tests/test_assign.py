@@ -2,7 +2,7 @@
 
 import polars as pl
 
-from koppelwerk.config import PROFILES
+from core.config import PROFILES
 from linkage.assign import assign, best_candidates, linkage_curve
 
 SCORED = pl.DataFrame(

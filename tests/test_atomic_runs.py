@@ -19,9 +19,9 @@ import polars as pl
 import pytest
 
 import synth
-from koppelwerk.config import PROJECT_ROOT
-from koppelwerk.run_folder import folder_key
+from core.run_folder import folder_key
 from pipelines.loggers import PROGRESS_PREFIX
+from tests.paths import PROJECT_ROOT
 
 # Deterministic outputs: the same delivery run twice gives these files byte for byte. (The
 # manifest, run summary and HTML reports name the run and its time.)

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
+from core.errors import InputError
 from data_contracts import load_contract
 from ingestion import IngestResult, read_delivery
 from ingestion.lvbag import read_lvbag_extract
 from ingestion.validate import DETAIL_MAX_CHARS
-from koppelwerk.errors import InputError
 
 if TYPE_CHECKING:
     from _pytest.mark import ParameterSet

@@ -16,8 +16,8 @@ from test_uncertainty_disclosure import uncontrolled
 import linkage
 import publication.disclosure
 import synth
+from core.config import DATA_DIR_VARIABLE, DisclosureRules
 from koppelwerk.cli import main
-from koppelwerk.config import DATA_DIR_VARIABLE, DisclosureRules
 from pipelines.publication import assets as publication_assets
 
 

@@ -7,8 +7,8 @@ import pytest
 
 import linkage
 import synth
+from core.config import PROFILES
 from ingestion.validate import validate_delivery
-from koppelwerk.config import PROFILES
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ import polars as pl
 import pytest
 import yaml
 
+from core.config import DisclosureRules, UncertaintyThresholds
 from data_contracts import (
     CONTRACT_NAMES,
     EXTRA_OUTPUT_NAMES,
@@ -22,7 +23,7 @@ from data_contracts import (
     validate_output,
 )
 from ingestion.validate import SQL_RULES
-from koppelwerk.config import PROJECT_ROOT, DisclosureRules, UncertaintyThresholds
+from tests.paths import PROJECT_ROOT
 
 SPEC = PROJECT_ROOT.parent / "shared" / "spec" / "interfaces.md"
 ARCHITECTURE = PROJECT_ROOT / "docs" / "architecture.md"

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from koppelwerk.cli import main
-from koppelwerk.config import PROJECT_ROOT, SAMPLE_DIR
+from tests.paths import PROJECT_ROOT, SAMPLE_DIR
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from koppelwerk.config import PROJECT_ROOT
 from publication.cells import stable_sum
+from tests.paths import PROJECT_ROOT
 
 # What the pipeline writes per run (links, residue, the model) and what the statistics are made
 # of (allocation, cells, residue summary), from `synth.generate(2000, seed=5)`. Its volumes are
@@ -35,7 +35,7 @@ from pathlib import Path
 import polars as pl
 
 import linkage, synth
-from koppelwerk.config import PROFILES
+from core.config import PROFILES
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
 from publication.residue_summary import residue_summary

@@ -14,8 +14,8 @@ import polars as pl
 import pytest
 
 import synth
+from core.config import PROFILES
 from ingestion.validate import validate_delivery
-from koppelwerk.config import PROFILES
 from linkage import link, normalise_bag, normalise_connections
 from quality.demands import with_demands
 from quality.fix_impact import fix_impact, run_corrections

@@ -12,9 +12,9 @@ import polars as pl
 import pytest
 import yaml
 
+from core.errors import InputError
 from data_contracts import load_contract, validate_output
 from ingestion import IngestResult, read_delivery
-from koppelwerk.errors import InputError
 
 
 def gs1(payload: str) -> str:

@@ -10,7 +10,7 @@ import pytest
 from conftest import link_synth
 from leak_scan import ScanInputs, scan_public
 
-from koppelwerk.config import PROFILES, DisclosureRules, UncertaintyThresholds
+from core.config import PROFILES, DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
 from publication.report import ReportInputs, analyst_report

@@ -15,8 +15,8 @@ import pytest
 
 import linkage
 import synth
+from core.config import PROFILES
 from data_contracts import validate_output
-from koppelwerk.config import PROFILES
 from linkage.deterministic import PASS_PROBABILITY
 from publication.allocation import NOT_IN_REGISTER, allocate
 from publication.cells import TOTAL_SECTOR, aggregate_cells

@@ -8,7 +8,7 @@ import pytest
 from conftest import link_synth
 from test_uncertainty_disclosure import uncontrolled
 
-from koppelwerk.config import DisclosureRules, UncertaintyThresholds
+from core.config import DisclosureRules, UncertaintyThresholds
 from pipelines.publication import checks
 from pipelines.resources import KoppelwerkSettings
 from publication.allocation import allocate

@@ -3,7 +3,7 @@
 import polars as pl
 import pytest
 
-from koppelwerk.config import DisclosureRules
+from core.config import DisclosureRules
 from linkage.normalise import normalise_bag, normalise_connections
 from publication.allocation import allocate
 from publication.cells import aggregate_cells

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 from conftest import link_synth
 
-from koppelwerk.config import PROFILES, DisclosureRules, UncertaintyThresholds
+from core.config import PROFILES, DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
 from publication.report import ReportInputs, analyst_report, changes_since, sector_shares

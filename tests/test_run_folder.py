@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from koppelwerk.run_folder import RunFolder, discard, folder_key, promote, recover
+from core.run_folder import RunFolder, discard, folder_key, promote, recover
 
 
 def _tree(root: Path) -> dict[str, str]:

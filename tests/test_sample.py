@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import synth
-from koppelwerk.config import SAMPLE_DIR
+from tests.paths import SAMPLE_DIR
 
 SAMPLE_OBJECTS, SAMPLE_SEED = 5000, 2026  # as in the Makefile's `sample` target
 

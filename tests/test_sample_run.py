@@ -13,8 +13,9 @@ import polars as pl
 import pytest
 from leak_scan import ScanInputs, scan_public
 
+from core.config import DATA_DIR_VARIABLE
 from ingestion import read_delivery
-from koppelwerk.config import DATA_DIR_VARIABLE, PROJECT_ROOT, SAMPLE_DIR
+from tests.paths import PROJECT_ROOT, SAMPLE_DIR
 
 # What the same inputs and configuration must reproduce byte for byte (the manifest, run
 # summary and HTML pages name the run and its time).

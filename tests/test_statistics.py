@@ -13,7 +13,7 @@ import polars as pl
 import pytest
 from conftest import link_synth
 
-from koppelwerk.config import DisclosureRules, UncertaintyThresholds
+from core.config import DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, aggregate_cells
 from publication.disclosure import primary_suppression, recoverable_cells

@@ -13,7 +13,7 @@ import pytest
 from conftest import link_synth
 from test_statistics import difference_attack
 
-from koppelwerk.config import DisclosureRules, UncertaintyThresholds
+from core.config import DisclosureRules, UncertaintyThresholds
 from publication.allocation import allocate
 from publication.cells import CELL_KEYS, aggregate_cells
 from publication.disclosure import Atoms, exposed_parts, protect_parts, row_disclosures

@@ -7,6 +7,6 @@ date). See `reader` for the mapping, `archive` for the zip layouts, `chunks` for
 
 from __future__ import annotations
 
-from ingestion.lvbag.reader import BAG_SCHEMA, is_lvbag_extract, read_lvbag_extract
+from ingestion.lvbag.reader import bag_schema, is_lvbag_extract, read_lvbag_extract
 
-__all__ = ["BAG_SCHEMA", "is_lvbag_extract", "read_lvbag_extract"]
+__all__ = ["bag_schema", "is_lvbag_extract", "read_lvbag_extract"]

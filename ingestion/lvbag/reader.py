@@ -30,11 +30,11 @@ from typing import BinaryIO
 import polars as pl
 from lxml import etree
 
+from core.errors import InputError
 from data_contracts import load_contract
 from ingestion.lvbag import archive, chunks
 from ingestion.lvbag.archive import ADDRESSABLE_KINDS, Leveringsdocument, Member
 from ingestion.validate import printable
-from koppelwerk.errors import InputError
 
 log = logging.getLogger("koppelwerk.ingestion.lvbag")
 
@@ -43,7 +43,13 @@ OBJECT_TYPES = {"VBO": "verblijfsobject", "LIG": "ligplaats", "STA": "standplaat
 # Leveringsdocument names the one gemeente the extract is of.
 REQUIRED_KINDS = (*ADDRESSABLE_KINDS, "NUM", "OPR", "WPL")
 # The canonical BAG columns, as the contract declares them: the reader maps the XML onto exactly these.
-BAG_SCHEMA = load_contract("bag").polars_schema
+
+
+def bag_schema() -> pl.Schema:
+    """The columns and types every BAG reader returns, from the BAG input contract."""
+    return load_contract("bag").polars_schema
+
+
 # What a broken zip, a truncated deflate stream or malformed XML raise while streaming.
 _UNREADABLE = (zipfile.BadZipFile, zlib.error, EOFError, OSError, etree.XMLSyntaxError, ValueError)
 
@@ -165,7 +171,7 @@ def _resolve_addresses(tables: dict[str, pl.DataFrame], extract_gemeente: str | 
             )
         )
     )
-    return resolved.select(pl.col(name).cast(dtype) for name, dtype in BAG_SCHEMA.items()).sort(
+    return resolved.select(pl.col(name).cast(dtype) for name, dtype in bag_schema().items()).sort(
         ["object_id", "hoofdadres", "nummeraanduiding_id"], descending=[False, True, False], nulls_last=True
     )
 

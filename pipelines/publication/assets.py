@@ -5,10 +5,9 @@ import json
 import dagster as dg
 import polars as pl
 
+from core.run_folder import PUBLIC, RunFolder, promote, run_manifest
 from data_contracts import validate_output
 from ingestion.preflight import select_year
-from koppelwerk.config import PROJECT_ROOT
-from koppelwerk.run_folder import PUBLIC, RunFolder, promote, run_manifest
 from pipelines.resources import KoppelwerkSettings
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
@@ -161,7 +160,7 @@ def published_outputs(
 def promoted_outputs(context: dg.AssetExecutionContext, settings: KoppelwerkSettings) -> dg.MaterializeResult:
     config = settings.run_config()
     run_folder = settings.run_folder(context)
-    manifest = run_manifest(run_folder, config.as_record(), config.inputs(), PROJECT_ROOT)
+    manifest = run_manifest(run_folder, config.as_record(), config.inputs())
     promote(run_folder, manifest)
     return dg.MaterializeResult(
         metadata={

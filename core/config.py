@@ -12,11 +12,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from koppelwerk.run_folder import RunFolder
+from core.run_folder import RunFolder
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_DIR = PROJECT_ROOT / "sample"
-DEFAULT_OUT_DIR = PROJECT_ROOT / "out"
+# Relative to the working directory, not to the code: `make run` and `make dev` start in the
+# checkout, where the sample lies; an installed wheel has no sample and is given its inputs.
+SAMPLE_DIR = Path("sample")
+DEFAULT_OUT_DIR = Path("out")
 DATA_DIR_VARIABLE = "KOPPELWERK_DATA_DIR"
 
 
@@ -25,6 +26,10 @@ def default_data_dir() -> Path:
     `./.koppelwerk` (beside `./.dagster`, the run history). Never inside an output folder: the
     warehouse holds per-connection data."""
     return Path(os.environ.get(DATA_DIR_VARIABLE) or Path.cwd() / ".koppelwerk").resolve()
+
+
+def _here(path: Path) -> Path:
+    return (Path.cwd() / path).resolve()
 
 
 ProfileName = Literal["statistical", "operational"]
@@ -70,10 +75,10 @@ class UncertaintyThresholds:
 class RunConfig:
     """Everything one linkage run needs to know."""
 
-    bag: Path = SAMPLE_DIR / "bag.parquet"
-    connections: Path = SAMPLE_DIR / "connections.csv"
-    consumption: Path = SAMPLE_DIR / "consumption.parquet"
-    out_dir: Path = DEFAULT_OUT_DIR
+    bag: Path = field(default_factory=lambda: _here(SAMPLE_DIR / "bag.parquet"))
+    connections: Path = field(default_factory=lambda: _here(SAMPLE_DIR / "connections.csv"))
+    consumption: Path = field(default_factory=lambda: _here(SAMPLE_DIR / "consumption.parquet"))
+    out_dir: Path = field(default_factory=lambda: _here(DEFAULT_OUT_DIR))
     data_dir: Path = field(default_factory=default_data_dir)
     year: int | None = None
     profile: ProfileName = "statistical"

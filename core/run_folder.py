@@ -218,7 +218,11 @@ def file_checksums(root: Path) -> dict[str, str]:
     }
 
 
-def code_version(project_root: Path) -> str:
+# The checkout this code runs from, if it does: an installed wheel has no `.git` beside it.
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def code_version(project_root: Path = SOURCE_ROOT) -> str:
     """The package version, and the git commit when the code runs from a checkout."""
     from importlib.metadata import PackageNotFoundError, version
 
@@ -245,9 +249,7 @@ def _packed_ref(project_root: Path, name: str) -> str:
     return ""
 
 
-def run_manifest(
-    folder: RunFolder, configuration: dict[str, Any], inputs: dict[str, Path], project_root: Path
-) -> dict[str, Any]:
+def run_manifest(folder: RunFolder, configuration: dict[str, Any], inputs: dict[str, Path]) -> dict[str, Any]:
     """What an output folder holds and how it was made: run id, code version, configuration, a
     checksum of each input and of each output file."""
     from datetime import datetime
@@ -255,7 +257,7 @@ def run_manifest(
     return {
         "run_id": folder.run_id,
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "code_version": code_version(project_root),
+        "code_version": code_version(),
         "configuration": configuration,
         "inputs": {
             kind: {"path": str(path), "bytes": path.stat().st_size, "sha256": sha256(path)}
