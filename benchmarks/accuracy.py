@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, cast
 
 import polars as pl
 
@@ -113,9 +114,9 @@ def noise_breakdown(
 
 def _residue_tables(
     links: pl.DataFrame, residue: pl.DataFrame, truth_connections: pl.DataFrame
-) -> tuple[list[list[object]], list[list[object]]]:
+) -> tuple[list[list[Any]], list[list[Any]]]:
     """Per true residue class where its connections went, and the issue-4 target rows."""
-    confusion = residue_metrics(residue, truth_connections)["confusion"]
+    confusion = cast(pl.DataFrame, residue_metrics(residue, truth_connections)["confusion"])
     linked_eans = links.select("ean").unique().with_columns(linked=pl.lit(True))
     placed = (
         truth_connections.filter(pl.col("true_class") != "linked")

@@ -87,15 +87,3 @@ def candidate_pairs(connections: pl.DataFrame, bag_rows: pl.DataFrame) -> pl.Dat
         )
     pairs = pl.concat(parts)
     return pairs.group_by("ean", "bag_row", "object_id").agg(pl.col("match_key").min())
-
-
-def pair_counts(pairs: pl.DataFrame, n_connections: int) -> dict[str, float]:
-    """Summary for reporting: pairs, pairs per connection, and pairs first found by each rule."""
-    by_rule = pairs.group_by("match_key").len().sort("match_key")
-    return {
-        "pairs": pairs.height,
-        "connections_with_candidates": pairs["ean"].n_unique(),
-        "pairs_per_connection": pairs.height / max(n_connections, 1),
-        "max_pairs_one_connection": int(pairs.group_by("ean").len()["len"].max() or 0),
-        **{f"first_by_{RULE_NAMES[k]}": n for k, n in by_rule.iter_rows()},
-    }

@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -88,12 +88,10 @@ class ScoredPairs:
     the prior), `match_probability`, `rank` within the connection (1 = best), `margin` (match
     weight of the best minus the runner-up, on rank 1 only; null if there is no runner-up) and
     `match_key` (first blocking rule that found the pair, see `linkage.candidates.RULE_NAMES`).
-    `model`: the trained Splink settings (JSON-serialisable), loadable with `Linker(..., model)`.
-    `stats`: counts for the run record (labels, id-anchored pairs, candidate pairs, ...)."""
+    `model`: the trained Splink settings (JSON-serialisable), loadable with `Linker(..., model)`."""
 
     pairs: pl.DataFrame
     model: dict[str, Any]
-    stats: dict[str, Any] = field(default_factory=dict)
 
 
 def score_candidates(
@@ -125,7 +123,7 @@ def score_candidates(
         n_objects = max(bag_rows["object_id"].n_unique(), 1)
         settings = SettingsCreator(
             link_type="link_only",
-            comparisons=comparisons(),
+            comparisons=[*comparisons()],
             blocking_rules_to_generate_predictions=[],
             unique_id_column_name="unique_id",
             probability_two_random_records_match=1.0 / n_objects,
@@ -142,21 +140,14 @@ def score_candidates(
         model = _apply_parameters(model, m_estimates, n_pairs_sampled=U_SAMPLE_PAIRS)
 
         pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag_rows)
-        stats = {
-            "n_labels": int(labelled_pairs.height),
-            "n_id_anchored_pairs_unlabelled": int(pool.filter(~pl.col("labelled")).height),
-            "n_candidate_pairs": int(pairs.height),
-            "n_connections_scored": int(to_score.len()),
-            "m_floor": M_FLOOR,
-        }
         if pairs.height == 0:
-            return ScoredPairs(pairs=_empty_scores(), model=model, stats=stats)
+            return ScoredPairs(pairs=_empty_scores(), model=model)
 
         scorer = _quiet(Linker([bag_sdf, conn_sdf], json.loads(json.dumps(model))))
         scored = _predict(scorer, db_api, pairs)
     finally:
         con.close()
-    return ScoredPairs(pairs=_per_object(scored, pairs), model=model, stats=stats)
+    return ScoredPairs(pairs=_per_object(scored, pairs), model=model)
 
 
 def _estimate_u(linker: Linker, n_bag: int, n_connections: int) -> None:

@@ -19,7 +19,9 @@ def asset_steps(job: dg.JobDefinition) -> list[str]:
     them, too many to print one by one)."""
     layer = job.asset_layer
     return sorted(
-        node.name for node in job.graph.nodes if layer.get_assets_def_for_node(NodeHandle(node.name, None)).keys
+        node.name
+        for node in job.graph.nodes
+        if (assets := layer.get_assets_def_for_node(NodeHandle(node.name, None))) is not None and assets.keys
     )
 
 

@@ -83,7 +83,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         for path in (folder.staging_warehouse, folder.warehouse):
             if path.exists():
                 with duckdb.connect(str(path), read_only=True) as con:
-                    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0]:
+                    found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()
+                    if found and found[0]:
                         return con.sql(f'SELECT * FROM "{table}"').pl()
         raise dg.DagsterInvariantViolationError(
             f"table {table!r} is in neither this run's warehouse nor the last good run's ({folder.warehouse})"

@@ -362,7 +362,7 @@ def _headline(statistics: pl.DataFrame) -> str:
             "year", "product", "unit", "volume", "n_connections", "n_objects"
         ).rows()
     ]
-    suppressed = statistics["suppressed"].mean() or 0.0
+    suppressed = float(statistics["suppressed"].cast(pl.Float64).mean() or 0.0)  # type: ignore[arg-type]
     return (
         _table(["year", "product", "unit", "total volume", "connections", "BAG objects"], rows, "national totals")
         + f"<p>{statistics.height:,} cells at the levels nationaal, gemeente, woonplaats and postcode4; "

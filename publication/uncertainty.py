@@ -42,6 +42,8 @@ question one the audit answers.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import polars as pl
 
@@ -299,7 +301,7 @@ def _choose(
 
     chosen = next(choice for choice in _CHOICES if not fails(choice))
     reasons = {
-        figure: "; ".join(fails(tuple(flag or j == i for j, flag in enumerate(chosen))))
+        figure: "; ".join(fails(cast(tuple[bool, bool, bool], tuple(flag or j == i for j, flag in enumerate(chosen)))))
         for i, figure in enumerate(_FIGURES)
         if not chosen[i]
     }

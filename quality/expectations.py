@@ -11,6 +11,7 @@ the run folder for data engineers.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
@@ -40,7 +41,7 @@ def validate_deliveries(results: dict[str, pl.DataFrame], profile: str, docs_dir
     import great_expectations as gx  # its import costs seconds: only where it runs
 
     context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+    context.variables.progress_bars = {"globally": False, "metric_calculations": False}  # type: ignore[assignment]
     if docs_dir is not None:
         context.add_data_docs_site(
             site_name="koppelwerk",
@@ -74,7 +75,7 @@ def validate_deliveries(results: dict[str, pl.DataFrame], profile: str, docs_dir
     for definition in definitions:
         kind = definition.name
         contract = load_contract(kind)
-        actions = [gx.checkpoint.UpdateDataDocsAction(name="data docs")] if docs_dir is not None else []
+        actions: list[Any] = [gx.checkpoint.UpdateDataDocsAction(name="data docs")] if docs_dir is not None else []
         # BASIC: counts only; the examples per holder come from `quality.holder_reports`
         checkpoint = context.checkpoints.add(
             gx.Checkpoint(
@@ -87,6 +88,7 @@ def validate_deliveries(results: dict[str, pl.DataFrame], profile: str, docs_dir
         outcome = checkpoint.run(batch_parameters={"dataframe": frames[kind]})
         for validation in outcome.run_results.values():
             for result in validation.results:
+                assert result.expectation_config is not None  # every result of a checkpoint has its expectation
                 column = result.expectation_config.kwargs["column"]
                 n_rows = int(result.result.get("element_count", len(frames[kind])))
                 n_failed = int(result.result.get("unexpected_count", 0))

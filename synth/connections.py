@@ -13,13 +13,19 @@ non-residential objects have several; new builds have a construction connection 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
 from synth import buildings as bld
 from synth import ids, vocabulary
+from synth.columns import replace_each
 from synth.config import NoiseConfig
 from synth.places import World
+
+if TYPE_CHECKING:
+    from polars._typing import IntoExpr, PolarsDataType
 
 # Connection kinds.
 OBJECT, COLLECTIVE_GAS, COMMON_AREA, BOUWSTROOM, INFRASTRUCTURE, NOT_IN_BAG = range(6)
@@ -34,7 +40,7 @@ LINKED, INACTIVE, NOT_IN_BAG_CLASS = 0, TRUE_CLASSES.index("inactive"), TRUE_CLA
 CONSTRUCTION_SITE = TRUE_CLASSES.index("construction_site")
 LARGE_OBJECT_M2 = 2_000
 
-PLAN_SCHEMA: dict[str, pl.DataType] = {
+PLAN_SCHEMA: dict[str, PolarsDataType] = {
     "kind": pl.Int8,
     "product": pl.Int8,
     "unit": pl.Int64,
@@ -60,9 +66,9 @@ PLAN_SCHEMA: dict[str, pl.DataType] = {
 }
 
 
-def plan_part(n: int, **columns: object) -> pl.DataFrame:
+def plan_part(n: int, **columns: IntoExpr) -> pl.DataFrame:
     """A block of plan rows: given columns, every other column at its 'none' value."""
-    defaults: dict[str, object] = {
+    defaults: dict[str, IntoExpr] = {
         "unit": -1,
         "bag_unit": -1,
         "address_row": -1,
@@ -176,8 +182,10 @@ def _own_meters(world: World, unit: np.ndarray, product: int, rng: np.random.Gen
         IN_BEDRIJF,
     )
     templates = vocabulary.LARGE_OBJECT_DESCRIPTIONS
-    description = pl.Series(np.array(templates)[rng.integers(0, len(templates), n)], dtype=pl.String).str.replace(
-        "{n}", pl.Series((rng.integers(1, 6, n)).astype(str)), literal=True
+    description = replace_each(
+        pl.Series(np.array(templates)[rng.integers(0, len(templates), n)], dtype=pl.String),
+        "{n}",
+        pl.Series((rng.integers(1, 6, n)).astype(str)),
     )
     return plan_part(
         n,
@@ -233,9 +241,8 @@ def _bouwstroom(world: World, rng: np.random.Generator) -> pl.DataFrame:
     unit = units.pand_first[pand]
     templates = np.array(vocabulary.INFRA_DESCRIPTIONS["construction_site"])
     text = pl.Series(templates[rng.integers(0, len(templates), len(pand))], dtype=pl.String)
-    text = text.str.replace("{n}", pl.Series(rng.integers(1, 9, len(pand)).astype(str)), literal=True).str.replace(
-        "{street}", world.addresses["straatnaam"].gather(pl.Series(unit)), literal=True
-    )
+    text = replace_each(text, "{n}", pl.Series(rng.integers(1, 9, len(pand)).astype(str)))
+    text = replace_each(text, "{street}", world.addresses["straatnaam"].gather(pl.Series(unit)))
     described = pl.Series(rng.random(len(pand)) < 0.5)
     return plan_part(
         len(pand),

@@ -10,6 +10,8 @@ volume 0 (it delivered nothing that year); a small configured share of connectio
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
@@ -18,7 +20,10 @@ from synth import connections as conn
 from synth import ids, vocabulary
 from synth.places import World
 
-CONSUMPTION_SCHEMA: dict[str, pl.DataType] = {
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+CONSUMPTION_SCHEMA: dict[str, PolarsDataType] = {
     "ean": pl.String,
     "year": pl.Int32,
     "product": pl.String,

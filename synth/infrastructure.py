@@ -15,6 +15,7 @@ import polars as pl
 
 from synth import buildings as bld
 from synth import ids, vocabulary
+from synth.columns import replace_each
 from synth.config import NoiseConfig, at_least_one
 from synth.connections import ELK, GAS, INFRASTRUCTURE, NOT_IN_BAG, plan_part
 from synth.places import World
@@ -148,9 +149,7 @@ def _fill(
     """Fill `{n}` (a number, random unless given) and `{street}` in templates."""
     if number is None:
         number = pl.Series(rng.integers(1, 100, len(templates)).astype(str), dtype=pl.String)
-    return templates.str.replace("{n}", number, literal=True).str.replace(
-        "{street}", street.fill_null(""), literal=True
-    )
+    return replace_each(replace_each(templates, "{n}", number), "{street}", street.fill_null(""))
 
 
 def _side_street(world: World, anchor: np.ndarray) -> pl.Series:

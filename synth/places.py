@@ -9,6 +9,7 @@ pointing at the old id holds a stale but existing id).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -21,7 +22,10 @@ from synth.config import NoiseConfig, at_least_one
 from synth.regions import Regions, build_regions
 from synth.streams import stream
 
-BAG_SCHEMA: dict[str, pl.DataType] = {
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+BAG_SCHEMA: dict[str, PolarsDataType] = {
     "object_id": pl.String,
     "object_type": pl.String,
     "nummeraanduiding_id": pl.String,

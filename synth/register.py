@@ -8,6 +8,7 @@ own EAN range per operator, the BAG address copied into free-text fields (then d
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
@@ -19,7 +20,10 @@ from synth.columns import lookup, nullable
 from synth.config import EXCLUSIVE_GROUPS, NoiseConfig
 from synth.places import World
 
-CONNECTIONS_SCHEMA: dict[str, pl.DataType] = {
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+CONNECTIONS_SCHEMA: dict[str, PolarsDataType] = {
     "ean": pl.String,
     "product": pl.String,
     "netbeheerder": pl.String,

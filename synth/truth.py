@@ -9,6 +9,8 @@ noise kinds applied to its record (empty string when none), in NoiseConfig decla
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import polars as pl
 
@@ -18,8 +20,11 @@ from synth.config import NoiseConfig
 from synth.noise import Masks
 from synth.places import World
 
-LINKS_SCHEMA: dict[str, pl.DataType] = {"ean": pl.String, "object_id": pl.String, "allocation_share": pl.Float64}
-TRUTH_SCHEMA: dict[str, pl.DataType] = {"ean": pl.String, "true_class": pl.String, "noise": pl.String}
+if TYPE_CHECKING:
+    from polars._typing import PolarsDataType
+
+LINKS_SCHEMA: dict[str, PolarsDataType] = {"ean": pl.String, "object_id": pl.String, "allocation_share": pl.Float64}
+TRUTH_SCHEMA: dict[str, PolarsDataType] = {"ean": pl.String, "true_class": pl.String, "noise": pl.String}
 
 
 def truth_connections(ean: pl.Series, true_class: np.ndarray, masks: Masks) -> pl.DataFrame:

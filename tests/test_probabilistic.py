@@ -138,7 +138,7 @@ def test_connection_without_candidates_yields_no_pairs(world):
     )
     assert candidate_pairs(nowhere, candidate_bag_rows(bag)).height == 0
     scored = score_candidates(bag, pl.concat([connections, nowhere]), labels, to_score=nowhere["ean"])
-    assert scored.pairs.height == 0 and scored.stats["n_candidate_pairs"] == 0
+    assert scored.pairs.height == 0
     # the empty result has the columns and dtypes of a real one, for the stages after it
     assert scored.pairs.schema == world[4].pairs.schema
     # m comes from the same labels: a connection nothing can be compared with changes none

@@ -178,14 +178,14 @@ def _open_inner_zip(
     """A seekable stream over a zip member that is itself a zip (see the module docstring)."""
     if info.compress_type != zipfile.ZIP_STORED or info.flag_bits & 0x1:
         log.debug("%s is compressed inside its parent zip: opened through ZipExtFile", "/".join(trail))
-        return zf.open(info)
+        return zf.open(info)  # type: ignore[return-value]  # a ZipExtFile: a binary stream
     fp.seek(info.header_offset)
     header = fp.read(_LOCAL_FILE_HEADER.size)
     if len(header) != _LOCAL_FILE_HEADER.size or header[:4] != b"PK\x03\x04":
         raise zipfile.BadZipFile(f"{'/'.join(trail)}: bad local file header")
     *_, name_length, extra_length = _LOCAL_FILE_HEADER.unpack(header)
     start = info.header_offset + _LOCAL_FILE_HEADER.size + name_length + extra_length
-    return _Window(fp, start, info.file_size)
+    return _Window(fp, start, info.file_size)  # type: ignore[return-value]  # a raw binary stream
 
 
 class _Window(io.RawIOBase):

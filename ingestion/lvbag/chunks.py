@@ -15,7 +15,7 @@ import functools
 import itertools
 from collections.abc import Callable
 from datetime import date
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 import polars as pl
 from lxml import etree
@@ -36,7 +36,7 @@ OBJECT_ELEMENTS = {
     "GWR": "GemeenteWoonplaatsRelatie",
 }
 
-_VALIDITY = {"begin": pl.Utf8, "voorkomen": pl.Int32}
+_VALIDITY: dict[str, Any] = {"begin": pl.Utf8, "voorkomen": pl.Int32}
 ADDRESSABLE_SCHEMA = pl.Schema(
     {
         "object_id": pl.Utf8,

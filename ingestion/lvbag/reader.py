@@ -127,7 +127,7 @@ def _read_tables(where: str, fp: BinaryIO, members: Sequence[Member], day: date)
         started = time.perf_counter()
         try:
             with zf.open(info) as stream:
-                frame, seen = chunks.parse_chunk(member.kind, stream, day)
+                frame, seen = chunks.parse_chunk(member.kind, stream, day)  # type: ignore[arg-type]  # ZipExtFile
         except _UNREADABLE as exc:
             raise InputError(f"{where}: {printable(member.name)}: {_one_line(exc)}") from exc
         parts[member.kind].append(frame)
