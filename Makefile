@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SAMPLE_ARGS := --bag sample/bag.parquet --connections sample/connections.csv \
                --consumption sample/consumption.parquet
 
-.PHONY: setup dev-setup browser run test lint wheel-check sample dev lock clean
+.PHONY: setup dev-setup browser run test test-fast lint wheel-check sample dev lock clean
 
 setup: $(INSTALLED)
 
@@ -47,6 +47,10 @@ run: setup
 
 test: lint browser
 	$(BIN)/python -m pytest
+
+# The fast tier only: every test but those that run the whole job.
+test-fast: lint
+	$(BIN)/python -m pytest -m "not e2e"
 
 # Lint, format, layering and types: configured in pyproject.toml.
 lint: dev-setup

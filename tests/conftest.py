@@ -15,6 +15,26 @@ from tests.paths import SHARED
 
 LVBAG_DIR = SHARED / "data" / "lvbag"
 
+# The slow tier: modules that run the whole Dagster job (in process or through the CLI). `make
+# test` runs both tiers; `make test-fast` (`pytest -m "not e2e"`) only the unit tests.
+E2E_MODULES = {
+    "test_atomic_runs",
+    "test_blocking_checks",
+    "test_dagster_ui",
+    "test_determinism",
+    "test_run_bad_input",
+    "test_run_e2e",
+    "test_run_lvbag",
+    "test_sample_run",
+    "test_wheel",
+}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.path.stem in E2E_MODULES:
+            item.add_marker(pytest.mark.e2e)
+
 
 @pytest.fixture(scope="session")
 def lvbag_dir() -> Path:
