@@ -24,7 +24,9 @@ from typing import Literal
 
 import polars as pl
 
+import core.ean
 from core.errors import InputError
+from core.products import UNIT_OF_PRODUCT
 from data_contracts import Column, Contract, ContractError, RowRule, load_contract
 
 ROW = "__row"
@@ -125,10 +127,8 @@ def printable(text: str) -> str:
 
 
 def ean_is_valid(ean: pl.Expr) -> pl.Expr:
-    """True for 18 digits whose last is the GS1 mod-10 check digit (weights 3,1,3,... from the right)."""
-    digits = [ean.str.slice(i, 1).cast(pl.Int64, strict=False) for i in range(18)]
-    weighted = pl.sum_horizontal([digit * (3 if i % 2 == 0 else 1) for i, digit in enumerate(digits[:17])])
-    return ean.str.contains(r"^[0-9]{18}$") & ((10 - weighted % 10) % 10 == digits[17])
+    """True for 18 digits whose last is the GS1 mod-10 check digit (`core.ean`)."""
+    return core.ean.is_valid(ean)
 
 
 def _value(name: str) -> pl.Expr:
@@ -136,7 +136,6 @@ def _value(name: str) -> pl.Expr:
 
 
 _OBJECT_TYPE_CODES = {"verblijfsobject": "01", "ligplaats": "02", "standplaats": "03"}
-_PRODUCT_UNITS = {"ELK": "kWh", "GAS": "m3"}
 
 # Polars form of each input rule whose contract form is SQL: (breaks the rule, detail).
 SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
@@ -156,7 +155,7 @@ SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
         ),
     ),
     "unit_matches_product": lambda: (
-        pl.col("unit") != pl.col("product").replace_strict(_PRODUCT_UNITS, default=None, return_dtype=pl.String),
+        pl.col("unit") != pl.col("product").replace_strict(UNIT_OF_PRODUCT, default=None, return_dtype=pl.String),
         pl.format("unit = '{}' does not belong to product '{}'", pl.col("unit"), pl.col("product")),
     ),
     "address_or_description_present": lambda: (

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.bag_objects import one_row_per_object
 from publication.regions import REGION_COLUMNS, UNKNOWN_REGION, connection_regions, object_regions
 
 NOT_IN_REGISTER = "not_in_register"
@@ -25,7 +26,7 @@ ALLOCATION_ORDER = ["year", "ean", "product", "object_id", "sector"]
 
 def object_sectors(bag: pl.DataFrame) -> pl.DataFrame:
     """One row per (object, sector) with the share of the object's volume that sector gets."""
-    objects = bag.sort("hoofdadres", descending=True).unique("object_id", keep="first")
+    objects = one_row_per_object(bag)
     sector = (
         pl.when(pl.col("object_type") == "verblijfsobject")
         .then(pl.col("gebruiksdoel").fill_null("gebruiksdoel onbekend").str.split(";"))

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from linkage.bag_objects import one_row_per_object
+
 UNKNOWN_REGION = "onbekend"
 REGION_COLUMNS = ["gemeente_code", "woonplaats", "postcode4"]
 
@@ -30,11 +32,7 @@ def _postcode4(postcode: pl.Expr) -> pl.Expr:
 
 def object_regions(bag: pl.DataFrame) -> pl.DataFrame:
     """One row per object: its gemeente, woonplaats and postcode4 by its hoofdadres."""
-    # sorted on a unique key first: an object without exactly one hoofdadres row takes the same row every run
-    objects = bag.sort(["object_id", "hoofdadres", "nummeraanduiding_id"], descending=[False, True, False]).unique(
-        "object_id", keep="first", maintain_order=True
-    )
-    return objects.select(
+    return one_row_per_object(bag).select(
         "object_id",
         gemeente_code=pl.col("gemeente_code").fill_null(UNKNOWN_REGION),
         woonplaats=woonplaats_code(pl.col("woonplaats_naam"), pl.col("gemeente_code")),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from core.products import UNIT_OF_PRODUCT
 from data_contracts import load_contract
 from publication.allocation import NOT_IN_REGISTER
 from publication.cells import NATIONAL, TOTAL_SECTOR
@@ -155,7 +156,7 @@ def _sector_section(statistics: pl.DataFrame) -> str:
         "<p>Share of each gemeente's energy use per sector (BAG gebruiksdoel, ligplaats, standplaats, or the "
         "class of connections without an object). Grey is what disclosure control withholds.</p>",
     ]
-    for product, unit in (("ELK", "kWh"), ("GAS", "m3")):
+    for product, unit in UNIT_OF_PRODUCT.items():
         shares = sector_shares(statistics, product)
         if shares.height == 0:
             continue

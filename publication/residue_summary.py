@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from core.products import UNIT_OF_PRODUCT
 from publication.cells import stable_sum
 from publication.regions import UNKNOWN_REGION
 
-UNIT_OF_PRODUCT = {"ELK": "kWh", "GAS": "m3"}
 RESIDUE_SUMMARY_COLUMNS = [
     "residue_class",
     "netbeheerder",

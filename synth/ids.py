@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 import polars as pl
 
+from core.ean import check_digits
+
 # BAG object type codes inside a 16-digit id.
 VERBLIJFSOBJECT, LIGPLAATS, STANDPLAATS, PAND, NUMMERAANDUIDING = 1, 2, 3, 10, 20
 
@@ -31,17 +33,7 @@ def id_strings(ids: np.ndarray | pl.Series, width: int) -> pl.Series:
     return pl.select(pl.when(series >= 0).then(series.cast(pl.String).str.zfill(width))).to_series().rename("")
 
 
-def gs1_check_digit(body: np.ndarray) -> np.ndarray:
-    """GS1 mod-10 check digit of 17-digit bodies: weights 3,1,3,... from the right."""
-    total = np.zeros(body.shape, dtype=np.int64)
-    rest = body.astype(np.int64).copy()
-    for position in range(17):  # position 0 is the rightmost digit, weight 3
-        total += (rest % 10) * (3 if position % 2 == 0 else 1)
-        rest //= 10
-    return (10 - total % 10) % 10
-
-
 def eans(company: np.ndarray, seq: np.ndarray) -> np.ndarray:
-    """int64 EANs: 871, a 3-digit company code, an 11-digit sequence, the check digit."""
+    """int64 EANs: 871, a 3-digit company code, an 11-digit sequence, the GS1 check digit (`core.ean`)."""
     body = (EAN_PREFIX * 1000 + company.astype(np.int64)) * 10**11 + seq.astype(np.int64)
-    return body * 10 + gs1_check_digit(body)
+    return body * 10 + check_digits(body)

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 import pytest
 
+from core.ean import with_check_digit
 from core.errors import InputError
 from data_contracts import load_contract
 from ingestion import IngestResult, read_delivery
@@ -36,9 +37,8 @@ if TYPE_CHECKING:
 
 
 def gs1(payload: str) -> str:
-    """`payload` (17 digits) with its GS1 mod-10 check digit, computed independently of ingestion."""
-    total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(payload)))
-    return payload + str((10 - total % 10) % 10)
+    """`payload` (17 digits) with its GS1 mod-10 check digit."""
+    return with_check_digit(payload)
 
 
 EAN = [gs1(f"87168712{n:09d}") for n in range(6)]
