@@ -91,6 +91,7 @@ lock: setup
 	    -o requirements/runtime.lock
 	$(BIN)/uv pip compile -q --python-version 3.11 --extra dev pyproject.toml --generate-hashes -c $(VENV)/pins.txt \
 	    -o requirements/dev.lock
+	sed -i -e '/^    #   -c .*pins.txt$$/d' requirements/runtime.lock requirements/dev.lock
 
 clean:
 	rm -rf $(VENV) out .dagster .pytest_cache build *.egg-info

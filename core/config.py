@@ -7,11 +7,14 @@ UI's "Materialize all" and `make run` all do the same thing.
 from __future__ import annotations
 
 import json
+import math
 import os
-from dataclasses import asdict, dataclass, field
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_type_hints
 
+from core.errors import KoppelwerkError
 from core.run_folder import RunFolder
 
 # Relative to the working directory, not to the code: `make run` and `make dev` start in the
@@ -54,21 +57,147 @@ PROFILES: dict[str, UseProfile] = {
 }
 
 
+# What a setting's value may be, by the `check` of its field; see `_setting`.
+_CHECKS: dict[str, tuple[str, Any]] = {
+    "probability": ("strictly between 0 and 1", lambda v: 0 < v < 1),
+    "share": ("between 0 and 1", lambda v: 0 <= v <= 1),
+    "positive": ("greater than 0", lambda v: v > 0),
+    "non_negative": ("0 or more", lambda v: v >= 0),
+}
+
+
+def _setting(default: Any, check: str, doc: str) -> Any:
+    """A tunable field: its default, what values it accepts (a `_CHECKS` key) and what it does
+    and why its default, shown by `koppelwerk settings` and on the Dagster launchpad."""
+    return field(default=default, metadata={"check": check, "doc": " ".join(doc.split())})
+
+
+def _check_values(section: object) -> None:
+    """Raise a one-line KoppelwerkError for a setting outside what its field accepts."""
+    for f in fields(section):  # type: ignore[arg-type]
+        value = getattr(section, f.name)
+        words, accepts = _CHECKS[f.metadata["check"]]
+        if not accepts(value):
+            raise KoppelwerkError(f"{type(section).__name__}.{f.name} must be {words}, got {value!r}")
+
+
+@dataclass(frozen=True)
+class LinkageSettings:
+    """The tuning numbers of `linkage.link`: model training, the residue's capacity rule, the
+    woonplaats variants and the collective-gas rule. The defaults are the tested behaviour."""
+
+    m_floor: float = _setting(
+        0.002,
+        "probability",
+        """Lowest m probability of any comparison level before renormalising (linkage.probabilistic):
+        labels drawn from clean records under-represent rare noise, so a disagreement never seen
+        in the labels must cost a large but finite weight, not rule a link out.""",
+    )
+    u_sample_pairs: int = _setting(
+        2_000_000,
+        "positive",
+        """Random (BAG row, connection) pairs sampled to estimate u; a level no sampled pair hits gets
+        u = 0.5 / this. Enough pairs to settle u of the common levels, in seconds.""",
+    )
+    m_sample_connections: int = _setting(
+        250_000,
+        "positive",
+        """m is estimated on the training pool of at most this many connections (drawn with `seed`):
+        the proportions are settled long before, and a national register would not fit in memory
+        twice.""",
+    )
+    seed: int = _setting(
+        42,
+        "non_negative",
+        """Seed of the u sampling and of the m training-pool draw: the same delivery gives the same
+        model and the same links every run.""",
+    )
+    threads: int = _setting(
+        2,
+        "positive",
+        """DuckDB threads of Splink's training and scoring connection; kept small so the run's memory
+        stays bounded next to polars.""",
+    )
+    capacity_min_share: float = _setting(
+        0.5,
+        "share",
+        """Residue rule 6 (linkage.residue): a capacity gives an undescribed connection the class that
+        at least this share of the described connections with that capacity have (a majority).""",
+    )
+    capacity_min_support: int = _setting(
+        10,
+        "non_negative",
+        """Residue rule 6: a capacity decides a class only when at least this many described
+        connections have it, so that a handful of lamp posts does not classify a whole capacity.""",
+    )
+    woonplaats_min_support: int = _setting(
+        3,
+        "non_negative",
+        """A register woonplaats name BAG does not know (linkage.woonplaats) is resolved only from at
+        least this many postcoded records, so one mistyped record is no variant.""",
+    )
+    woonplaats_min_share: float = _setting(
+        0.9,
+        "share",
+        """A register woonplaats name BAG does not know is resolved only if at least this share of its
+        records' postcodes lie in one woonplaats (or gemeente): a real variant rarely disagrees.""",
+    )
+    collective_min_dwellings: int = _setting(
+        3,
+        "non_negative",
+        """Collective gas (linkage.collective): only a pand with at least this many live dwellings has
+        a block-heating connection spread over its dwellings; smaller ones are houses.""",
+    )
+    collective_min_meter: int = _setting(
+        10,
+        "non_negative",
+        """Collective gas: a pand's only gas connection counts as collective from this G-rating up
+        (G10); households have G4 or G6. An unknown capacity counts as larger.""",
+    )
+
+    def __post_init__(self) -> None:
+        _check_values(self)
+
+
 @dataclass(frozen=True)
 class DisclosureRules:
     """Publication thresholds, stated in the output contract too (sector_energy_statistics.yaml)."""
 
-    min_connections: int = 10
-    min_dwellings: int = 6
-    dominance_share: float = 0.5
+    min_connections: int = _setting(
+        10, "positive", "A published cell aggregates at least this many connections, else it is suppressed."
+    )
+    min_dwellings: int = _setting(
+        6, "positive", "A dwelling cell aggregates at least this many dwellings, else it is suppressed."
+    )
+    dominance_share: float = _setting(
+        0.5,
+        "share",
+        "No single connection may contribute more than this share of a cell's volume, else it is suppressed.",
+    )
+
+    def __post_init__(self) -> None:
+        _check_values(self)
 
 
 @dataclass(frozen=True)
 class UncertaintyThresholds:
     """The linkage thresholds whose statistics bound each published cell (`volume_low`/`volume_high`)."""
 
-    strict: float = 0.99
-    loose: float = 0.5
+    strict: float = _setting(
+        0.99,
+        "share",
+        "The stricter linkage threshold of `volume_low`/`volume_high`: each cell as it would be with the links "
+        "below this match probability dropped.",
+    )
+    loose: float = _setting(
+        0.5,
+        "share",
+        "The looser linkage threshold: each cell as it would be with the best candidate of every unresolved "
+        "connection linked where its match probability reaches this.",
+    )
+
+    def __post_init__(self) -> None:
+        _check_values(self)
 
 
 @dataclass(frozen=True)
@@ -84,6 +213,7 @@ class RunConfig:
     profile: ProfileName = "statistical"
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
     uncertainty: UncertaintyThresholds = field(default_factory=UncertaintyThresholds)
+    linkage: LinkageSettings = field(default_factory=LinkageSettings)
 
     def run_folder(self, run_id: str) -> RunFolder:
         """Where run `run_id` stages its outputs, and where its warehouse and log live."""
@@ -100,3 +230,75 @@ class RunConfig:
     def as_record(self) -> dict[str, Any]:
         """The configuration as plain JSON values, for the run's manifest."""
         return json.loads(json.dumps(asdict(self), default=str))
+
+
+# The RunConfig fields whose dataclasses hold tunable settings, by section name.
+SETTING_SECTIONS: dict[str, type[Any]] = {
+    "linkage": LinkageSettings,
+    "disclosure": DisclosureRules,
+    "uncertainty": UncertaintyThresholds,
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One tunable setting: `section.name`, its type, default and documentation."""
+
+    section: str
+    name: str
+    kind: type[Any]
+    default: Any
+    check: str
+    doc: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+def all_settings() -> list[Setting]:
+    """Every setting of every section, in the order the dataclasses declare them."""
+    found = []
+    for section, cls in SETTING_SECTIONS.items():
+        hints = get_type_hints(cls)
+        for f in fields(cls):
+            found.append(Setting(section, f.name, hints[f.name], f.default, f.metadata["check"], f.metadata["doc"]))
+    return found
+
+
+def _value(setting: Setting, text: str) -> Any:
+    kind = "an integer" if setting.kind is int else "a number"
+    try:
+        value = setting.kind(text.strip())
+    except ValueError:
+        raise KoppelwerkError(f"setting {setting.key}: expected {kind}, got {text!r}") from None
+    if isinstance(value, float) and not math.isfinite(value):
+        raise KoppelwerkError(f"setting {setting.key}: expected a finite number, got {text!r}")
+    words, accepts = _CHECKS[setting.check]
+    if not accepts(value):
+        raise KoppelwerkError(f"setting {setting.key} must be {words}, got {text!r}")
+    return value
+
+
+def parse_setting(text: str) -> tuple[str, str, Any]:
+    """`section.name=value` (as `koppelwerk run --set` takes it) -> (section, name, typed value);
+    a KoppelwerkError with one line for a malformed assignment, an unknown name or a bad value."""
+    key, equals, text_value = text.partition("=")
+    key = key.strip()
+    if not equals or not key:
+        raise KoppelwerkError(f"--set expects SECTION.NAME=VALUE, got {text!r}")
+    known = {setting.key: setting for setting in all_settings()}
+    if key not in known:
+        sections = ", ".join(SETTING_SECTIONS)
+        raise KoppelwerkError(f"unknown setting {key!r} (sections: {sections}; `koppelwerk settings` lists every name)")
+    setting = known[key]
+    return setting.section, setting.name, _value(setting, text_value)
+
+
+def with_settings(config: RunConfig, assignments: Iterable[str]) -> RunConfig:
+    """`config` with each `section.name=value` assignment applied, later ones winning."""
+    changes: dict[str, dict[str, Any]] = {}
+    for text in assignments:
+        section, name, value = parse_setting(text)
+        changes.setdefault(section, {})[name] = value
+    return replace(config, **{s: replace(getattr(config, s), **values) for s, values in changes.items()})

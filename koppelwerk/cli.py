@@ -1,4 +1,5 @@
-"""The `koppelwerk` command: `run` executes the Dagster job on a delivery, `synth` makes sample data."""
+"""The `koppelwerk` command: `run` executes the Dagster job on a delivery, `synth` makes sample data,
+`settings` lists the tuning settings `run --set` takes."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from core.config import DATA_DIR_VARIABLE, PROFILES, RunConfig
+from core.config import DATA_DIR_VARIABLE, PROFILES, RunConfig, all_settings, with_settings
 from core.errors import KoppelwerkError
 from core.run_folder import RunFolder, discard, recover
 
@@ -51,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
         help=f"the operator's folder for the warehouse and run logs, outside --out "
         f"(default: ${DATA_DIR_VARIABLE}, else ./.koppelwerk)",
     )
+    run.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        help="change one tuning setting, e.g. linkage.m_floor=0.001; repeatable (`koppelwerk settings` lists them)",
+    )
+
+    commands.add_parser("settings", help="list every tuning setting `run --set` takes, with its default")
 
     synth = commands.add_parser("synth", help="generate a fictional municipality with truth files")
     synth.add_argument("--objects", type=int, required=True, help="number of BAG objects (>= 100)")
@@ -170,7 +181,9 @@ def _execute(config: RunConfig, folder: RunFolder) -> Any:
     return result
 
 
-def _run(args: argparse.Namespace) -> int:
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The RunConfig of `koppelwerk run`'s arguments, `--set` applied; a KoppelwerkError with one
+    line for a missing delivery, a bad setting or a data folder inside the output folder."""
     for name in ("bag", "connections", "consumption"):
         path: Path = getattr(args, name)
         if not path.exists():
@@ -184,11 +197,17 @@ def _run(args: argparse.Namespace) -> int:
         profile=args.profile,
         **({"data_dir": args.data_dir.resolve()} if args.data_dir else {}),
     )
+    config = with_settings(config, args.settings)
     if config.data_dir == config.out_dir or config.out_dir in config.data_dir.parents:
         raise KoppelwerkError(
             f"--data-dir {config.data_dir} lies in --out {config.out_dir}: the warehouse holds "
             "per-connection data and must stay out of the output folder"
         )
+    return config
+
+
+def _run(args: argparse.Namespace) -> int:
+    config = run_config(args)
     folder = config.run_folder(str(uuid.uuid4()))
     _log_to(folder.log)
     recover(config.out_dir, config.data_dir)
@@ -234,12 +253,26 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def settings_table() -> str:
+    """Every setting as `section.name = default  # doc`, one a line, columns aligned."""
+    rows = [(setting.key, repr(setting.default), setting.doc) for setting in all_settings()]
+    key_width = max(len(key) for key, _, _ in rows)
+    value_width = max(len(value) for _, value, _ in rows)
+    return "\n".join(f"{key:{key_width}} = {value:{value_width}}  # {doc}" for key, value, doc in rows)
+
+
+def _settings(_: argparse.Namespace) -> int:
+    print(settings_table())
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
     logging.getLogger("koppelwerk").setLevel(logging.INFO)
     try:
-        return _run(args) if args.command == "run" else _synth(args)
+        command = {"run": _run, "synth": _synth, "settings": _settings}[args.command]
+        return command(args)
     except KoppelwerkError as error:
         print(f"koppelwerk: error: {_one_line(str(error))}", file=sys.stderr)
         return 1

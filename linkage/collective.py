@@ -6,7 +6,8 @@ serve by floor area (`allocation_share`):
 
 - collective gas: a gas connection on a dwelling in a pand of 3+ live dwellings whose
   description names block heating, or which is the pand's only gas connection and has a meter
-  larger than a household's (G10 and up; capacity unknown counts as larger);
+  larger than a household's (G10 and up; capacity unknown counts as larger; both numbers are
+  `core.config.LinkageSettings`);
 - common area: an electricity connection whose description names a common area (VvE, lift,
   stairwell, hall) at an address (postcode or street, and number) whose BAG units all lie in
   one pand. Without the
@@ -19,6 +20,7 @@ import math
 
 import polars as pl
 
+from core.config import LinkageSettings
 from linkage.bag_status import is_live
 from linkage.deterministic import LINK_COLUMNS, PASS_PROBABILITY, objects_at_address
 
@@ -26,8 +28,6 @@ from linkage.deterministic import LINK_COLUMNS, PASS_PROBABILITY, objects_at_add
 COMMON_AREA_PROBABILITY = PASS_PROBABILITY["exact_address"]
 _BLOCK_HEATING = r"ketelhuis|blokverwarming|cv-ruimte|collectieve|stookruimte"
 _COMMON_AREA = r"algemene ruimte|\bvve\b|lift|trappenhuis|gemeensch|centrale hal"
-_MIN_DWELLINGS = 3
-_MIN_COLLECTIVE_METER = 10  # G-rating: households have G4/G6
 
 
 def _objects(bag: pl.DataFrame) -> pl.DataFrame:
@@ -57,9 +57,12 @@ def _served_links(served: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def expand_collective_gas(links: pl.DataFrame, bag: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
+def expand_collective_gas(
+    links: pl.DataFrame, bag: pl.DataFrame, connections: pl.DataFrame, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
     """Replace the single link of each collective gas connection by links to every live
-    dwelling of its pand."""
+    dwelling of its pand (`collective_min_dwellings`, `collective_min_meter` of `settings`)."""
+    settings = settings or LinkageSettings()
     objects = _objects(bag)
     dwellings = objects.filter(pl.col("dwelling") & pl.col("live") & pl.col("pand_id").is_not_null())
     gas = (
@@ -71,11 +74,14 @@ def expand_collective_gas(links: pl.DataFrame, bag: pl.DataFrame, connections: p
     pand_size = dwellings.group_by("pand_id").agg(n_dwellings=pl.len())
     described = pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_BLOCK_HEATING)
     meter = pl.col("aansluitcapaciteit").str.extract(r"(?i)^\s*G\s*(\d+)", 1).cast(pl.Int64, strict=False)
-    large_meter = meter.is_null() | (meter >= _MIN_COLLECTIVE_METER)
+    large_meter = meter.is_null() | (meter >= settings.collective_min_meter)
     collective = (
         gas.join(gas_per_pand, on="pand_id")
         .join(pand_size, on="pand_id")
-        .filter((pl.col("n_dwellings") >= _MIN_DWELLINGS) & (described | ((pl.col("n_gas") == 1) & large_meter)))
+        .filter(
+            (pl.col("n_dwellings") >= settings.collective_min_dwellings)
+            & (described | ((pl.col("n_gas") == 1) & large_meter))
+        )
         .select("ean", "pand_id", "match_probability", "match_weight")
     )
     served = collective.join(dwellings.select("pand_id", "object_id", "oppervlakte"), on="pand_id")

@@ -13,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from core.config import UseProfile
+from core.config import LinkageSettings, UseProfile
 from linkage.assign import assign, best_candidates, linkage_curve
 from linkage.bag_status import is_under_construction
 from linkage.collective import common_area_links, expand_collective_gas
@@ -43,11 +43,15 @@ class LinkageResult:
     unresolved_candidates: pl.DataFrame
 
 
-def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> LinkageResult:
-    """Link normalised connections to normalised BAG rows under a use profile."""
-    connections = resolve_woonplaatsen(connections, bag)
+def link(
+    bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile, settings: LinkageSettings | None = None
+) -> LinkageResult:
+    """Link normalised connections to normalised BAG rows under a use profile, with the tuning
+    numbers of `settings` (by default `LinkageSettings()`, the documented defaults)."""
+    settings = settings or LinkageSettings()
+    connections = resolve_woonplaatsen(connections, bag, settings)
     described = describe(connections)
-    capacities = capacity_classes(connections, described)
+    capacities = capacity_classes(connections, described, settings)
     residue_parts = [pre_link_residue(connections, described, capacities)]
     remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
     n_linkable = remaining.height
@@ -63,13 +67,15 @@ def link(bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile) -> L
         remaining = remaining.join(links.select("ean"), on="ean", how="anti")
     deterministic = pl.concat(link_parts)
 
-    scored = score_candidates(bag, connections, deterministic.select("ean", "object_id"), to_score=remaining["ean"])
+    scored = score_candidates(
+        bag, connections, deterministic.select("ean", "object_id"), to_score=remaining["ean"], settings=settings
+    )
     best = best_candidates(scored.pairs)
     probabilistic, rejected = assign(best, profile)
     curve = linkage_curve(deterministic, best, n_linkable, profile.min_margin)
     remaining = remaining.join(probabilistic.select("ean"), on="ean", how="anti")
 
-    links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections)
+    links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections, settings)
     links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
     residue_parts += [construction, unlinked_residue(remaining, bag, rejected, capacities)]
 

@@ -17,8 +17,8 @@ of `linkage.comparisons`. The model is trained from what the data itself provide
     live object and the other address fields agree (e.g. for the postcode: huisnummer, suffix
     and street agree, postcode free). A wrong-sibling id makes these slightly pessimistic, which
     is the safe side.
-  Every m is then floored at `M_FLOOR` and renormalised: labels drawn from clean records still
-  under-represent rare noise.
+  Every m is then floored at `LinkageSettings.m_floor` and renormalised: labels drawn from clean
+  records still under-represent rare noise.
 - **probability_two_random_records_match** (lambda): each connection truly serves about one
   object, so lambda = expected links / (BAG objects x connections) = 1 / objects. It is the prior
   over *all* pairs, as u is estimated over all pairs; the blocking evidence is already in the
@@ -42,16 +42,9 @@ import duckdb
 import polars as pl
 from splink import DuckDBAPI, Linker, SettingsCreator
 
+from core.config import LinkageSettings
 from linkage.candidates import candidate_bag_rows, candidate_pairs
 from linkage.comparisons import comparisons
-
-M_FLOOR = 0.002
-U_SAMPLE_PAIRS = 2_000_000
-# m is estimated on the training pool of at most this many connections (drawn with SEED): the
-# proportions are settled long before, and a national register would not fit in memory twice.
-M_SAMPLE_CONNECTIONS = 250_000
-SEED = 42
-THREADS = 2
 
 # Columns both sides carry as they are; the others (`bag_ref`, `pand_id`, `is_register`, `product`,
 # `n_elk`, `n_gas`) are set per side in `_bag_records` and `_connection_records`.
@@ -99,6 +92,7 @@ def score_candidates(
     connections: pl.DataFrame,
     labelled_pairs: pl.DataFrame,
     to_score: pl.Series | None = None,
+    settings: LinkageSettings | None = None,
 ) -> ScoredPairs:
     """Train on the whole register, then score the candidates of the connections in `to_score`.
 
@@ -107,12 +101,15 @@ def score_candidates(
         connections: the WHOLE normalised register (training uses the labelled rows in it).
         labelled_pairs: `ean`, `object_id` of unambiguous deterministic links (all passes).
         to_score: EANs to score; by default every connection not in `labelled_pairs`.
+        settings: the tuning numbers (`m_floor`, `u_sample_pairs`, `m_sample_connections`, `seed`,
+            `threads`); by default `LinkageSettings()`.
     """
+    settings = settings or LinkageSettings()
     if to_score is None:
         to_score = connections.join(labelled_pairs.select("ean"), on="ean", how="anti")["ean"]
     bag_rows = candidate_bag_rows(bag)
     con = duckdb.connect()
-    con.execute(f"SET threads = {THREADS}")
+    con.execute(f"SET threads = {settings.threads}")
     try:
         db_api = DuckDBAPI(connection=con)
         bag_records = _bag_records(bag_rows, _products_linked(labelled_pairs, connections))
@@ -121,7 +118,7 @@ def score_candidates(
         conn_sdf = db_api.register(conn_records, dataset_display_name="connections")
 
         n_objects = max(bag_rows["object_id"].n_unique(), 1)
-        settings = SettingsCreator(
+        splink_settings = SettingsCreator(
             link_type="link_only",
             comparisons=[*comparisons()],
             blocking_rules_to_generate_predictions=[],
@@ -130,14 +127,14 @@ def score_candidates(
             retain_matching_columns=False,
             retain_intermediate_calculation_columns=False,
         )
-        trainer = _quiet(Linker([bag_sdf, conn_sdf], settings))
-        _estimate_u(trainer, bag_records.height, conn_records.height)
+        trainer = _quiet(Linker([bag_sdf, conn_sdf], splink_settings))
+        _estimate_u(trainer, bag_records.height, conn_records.height, settings)
         model = _saved_model(trainer)
 
-        pool = _training_pool(connections, bag_rows, labelled_pairs)
+        pool = _training_pool(connections, bag_rows, labelled_pairs, settings)
         gammas = _gammas(trainer, con, pool, bag_records, conn_records)
         m_estimates = _m_from_labels(gammas, model)
-        model = _apply_parameters(model, m_estimates, n_pairs_sampled=U_SAMPLE_PAIRS)
+        model = _apply_parameters(model, m_estimates, n_pairs_sampled=settings.u_sample_pairs, m_floor=settings.m_floor)
 
         pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag_rows)
         if pairs.height == 0:
@@ -150,12 +147,12 @@ def score_candidates(
     return ScoredPairs(pairs=_per_object(scored, pairs), model=model)
 
 
-def _estimate_u(linker: Linker, n_bag: int, n_connections: int) -> None:
+def _estimate_u(linker: Linker, n_bag: int, n_connections: int, settings: LinkageSettings) -> None:
     """u by random sampling. With no records on one side there is no pair to sample (Splink
     would divide by zero) and nothing to score either: the levels keep no u, and
     `_apply_parameters` gives them all the floor."""
     if n_bag and n_connections:
-        linker.training.estimate_u_using_random_sampling(max_pairs=U_SAMPLE_PAIRS, seed=SEED)
+        linker.training.estimate_u_using_random_sampling(max_pairs=settings.u_sample_pairs, seed=settings.seed)
 
 
 def _saved_model(linker: Linker) -> dict[str, Any]:
@@ -210,13 +207,15 @@ def _connection_records(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Data
     )
 
 
-def _training_pool(connections: pl.DataFrame, bag_rows: pl.DataFrame, labelled_pairs: pl.DataFrame) -> pl.DataFrame:
+def _training_pool(
+    connections: pl.DataFrame, bag_rows: pl.DataFrame, labelled_pairs: pl.DataFrame, settings: LinkageSettings
+) -> pl.DataFrame:
     """Labelled pairs (every address row of the object) plus id-anchored pairs: the register's
     id names a live object, at any of its address rows. `labelled` tells them apart; a labelled
     pair whose id is right is id-anchored too (see `_m_from_labels`). Drawn from a sample of
-    `M_SAMPLE_CONNECTIONS` connections."""
-    if connections.height > M_SAMPLE_CONNECTIONS:
-        connections = connections.sample(n=M_SAMPLE_CONNECTIONS, seed=SEED)
+    `settings.m_sample_connections` connections (drawn with `settings.seed`)."""
+    if connections.height > settings.m_sample_connections:
+        connections = connections.sample(n=settings.m_sample_connections, seed=settings.seed)
         labelled_pairs = labelled_pairs.join(connections.select("ean"), on="ean", how="semi")
     rows = bag_rows.select("bag_row", "object_id")
     labelled = labelled_pairs.select("ean", "object_id").unique().join(rows, on="object_id")
@@ -310,9 +309,9 @@ def _m_from_labels(gammas: pl.DataFrame, model: dict[str, Any]) -> dict[str, dic
 
 
 def _apply_parameters(
-    model: dict[str, Any], m_estimates: dict[str, dict[int, float]], n_pairs_sampled: float
+    model: dict[str, Any], m_estimates: dict[str, dict[int, float]], n_pairs_sampled: float, m_floor: float
 ) -> dict[str, Any]:
-    """Set the floored, renormalised m; give levels random sampling never hit a u of half a
+    """Set the m floored at `m_floor` and renormalised; give levels random sampling never hit a u of half a
     sampled pair."""
     model = json.loads(json.dumps(model))
     u_floor = 0.5 / n_pairs_sampled
@@ -321,7 +320,7 @@ def _apply_parameters(
         levels = _levels(comparison)
         observed = m_estimates.get(name, {})
         gamma = {id(lv): len(levels) - 1 - i for i, lv in enumerate(levels)}
-        raw = {id(lv): max(observed.get(gamma[id(lv)], 0.0), M_FLOOR) for lv in levels}
+        raw = {id(lv): max(observed.get(gamma[id(lv)], 0.0), m_floor) for lv in levels}
         total = sum(raw.values())
         for lv in levels:
             if observed:

@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from core.config import LinkageSettings
 from linkage.assign import UNRESOLVED
 from linkage.deterministic import objects_at_address
 
-# A capacity decides the class only if most described connections with it have one class.
-MIN_CAPACITY_SHARE = 0.5
-MIN_CAPACITY_SUPPORT = 10
 RESIDUE_REASON_COLUMNS = ["ean", "residue_class", "reason"]
 
 
@@ -37,9 +35,13 @@ def _class_words(residue_class: pl.Expr) -> pl.Expr:
     return residue_class.str.replace_all("_", " ")
 
 
-def capacity_classes(connections: pl.DataFrame, described: pl.DataFrame) -> pl.DataFrame:
+def capacity_classes(
+    connections: pl.DataFrame, described: pl.DataFrame, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
     """Per capacity (`capacity_key`) the class most described street furniture with that
-    capacity has, its share and support, where the share and support are high enough."""
+    capacity has, its share and support, where the share and support are high enough
+    (`capacity_min_share`, `capacity_min_support` of `settings`)."""
+    settings = settings or LinkageSettings()
     counts = (
         connections.select("ean", "capacity_key")
         .join(described.filter(pl.col("described_class").is_not_null()), on="ean")
@@ -52,7 +54,7 @@ def capacity_classes(connections: pl.DataFrame, described: pl.DataFrame) -> pl.D
         .with_columns(share=pl.col("len") / pl.col("support"))
         .sort(["capacity_key", "len", "described_class"], descending=[False, True, False])
         .unique("capacity_key", keep="first")
-        .filter((pl.col("share") >= MIN_CAPACITY_SHARE) & (pl.col("support") >= MIN_CAPACITY_SUPPORT))
+        .filter((pl.col("share") >= settings.capacity_min_share) & (pl.col("support") >= settings.capacity_min_support))
         .select("capacity_key", capacity_class="described_class", capacity_share="share", capacity_support="support")
     )
 

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-# A variant needs this many postcoded records, and this share of them in one place, to be trusted.
-MIN_SUPPORT = 3
-MIN_SHARE = 0.9
+from core.config import LinkageSettings
 
 
 def _places(bag: pl.DataFrame) -> pl.DataFrame:
@@ -26,8 +24,9 @@ def _places(bag: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _top(evidence: pl.DataFrame, key: str) -> pl.DataFrame:
-    """Per register name the most frequent `key` and its share of the name's records."""
+def _top(evidence: pl.DataFrame, key: str, settings: LinkageSettings) -> pl.DataFrame:
+    """Per register name the most frequent `key`, where it has enough records
+    (`woonplaats_min_support`) and enough of their share (`woonplaats_min_share`) to be trusted."""
     counts = evidence.group_by("register_name", key).len()
     return (
         counts.with_columns(
@@ -36,14 +35,19 @@ def _top(evidence: pl.DataFrame, key: str) -> pl.DataFrame:
         )
         .sort("len", descending=True)
         .unique("register_name", keep="first")
-        .filter((pl.col("support") >= MIN_SUPPORT) & (pl.col("share") >= MIN_SHARE))
+        .filter(
+            (pl.col("support") >= settings.woonplaats_min_support) & (pl.col("share") >= settings.woonplaats_min_share)
+        )
         .select("register_name", key)
     )
 
 
-def woonplaats_variants(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+def woonplaats_variants(
+    connections: pl.DataFrame, bag: pl.DataFrame, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
     """`register_name` (a register woonplaats key BAG does not have) -> `woonplaats_key` (the BAG
     place it stands for, null for a gemeente's name) and `gemeente_code`."""
+    settings = settings or LinkageSettings()
     places = _places(bag)
     # a postcode on a woonplaats border has addresses in both: take the first name, not any
     postcode_place = (
@@ -58,10 +62,10 @@ def woonplaats_variants(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Data
         .join(places.select(register_name="woonplaats_key"), on="register_name", how="anti")
         .join(postcode_place, on="postcode_clean")
     )
-    as_place = _top(evidence, "bag_woonplaats").join(
+    as_place = _top(evidence, "bag_woonplaats", settings).join(
         places.select(bag_woonplaats="woonplaats_key", gemeente_code="gemeente_code"), on="bag_woonplaats"
     )
-    as_gemeente = _top(evidence, "bag_gemeente").join(as_place, on="register_name", how="anti")
+    as_gemeente = _top(evidence, "bag_gemeente", settings).join(as_place, on="register_name", how="anti")
     return pl.concat(
         [
             as_place.select("register_name", woonplaats_key="bag_woonplaats", gemeente_code="gemeente_code"),
@@ -70,11 +74,13 @@ def woonplaats_variants(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Data
     )
 
 
-def resolve_woonplaatsen(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+def resolve_woonplaatsen(
+    connections: pl.DataFrame, bag: pl.DataFrame, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
     """Rewrite each register woonplaats key to the BAG place it stands for, where known, and add
     its `gemeente_code`. A gemeente's name keeps its own key (it is no woonplaats) but gets the
     gemeente, so it still agrees with every place of that gemeente at a weaker level."""
-    variants = woonplaats_variants(connections, bag).rename(
+    variants = woonplaats_variants(connections, bag, settings).rename(
         {"woonplaats_key": "resolved", "gemeente_code": "variant_gemeente"}
     )
     known = _places(bag).rename({"woonplaats_key": "resolved_key", "gemeente_code": "known_gemeente"})

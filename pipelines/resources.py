@@ -1,18 +1,39 @@
 """Resources: where a run reads its deliveries and writes its outputs, and the DuckDB warehouse."""
 
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import duckdb
 import polars as pl
+from pydantic import Field
 
-from core.config import DEFAULT_OUT_DIR, SAMPLE_DIR, RunConfig, default_data_dir
+from core.config import (
+    DEFAULT_OUT_DIR,
+    SAMPLE_DIR,
+    SETTING_SECTIONS,
+    RunConfig,
+    Setting,
+    all_settings,
+    default_data_dir,
+)
 from core.run_folder import RunFolder
+
+_SETTINGS: dict[str, Setting] = {f"{s.section}_{s.name}": s for s in all_settings()}
+
+
+def _tunable(field_name: str) -> Any:
+    """The launchpad field of setting `section.name` (named `section_name`): its default and
+    documentation come from `core.config`, so no number is written twice."""
+    setting = _SETTINGS[field_name]
+    return Field(default=setting.default, description=f"{setting.key}: {setting.doc}")
 
 
 class KoppelwerkSettings(dg.ConfigurableResource):
     """Delivery paths, output folder, data folder, year and use profile of a run (defaults: the
-    sample; the data folder defaults to `core.config.default_data_dir()` at run time)."""
+    sample; the data folder defaults to `core.config.default_data_dir()` at run time), and every
+    tuning setting of `core.config.SETTING_SECTIONS` as a field `section_name` (`koppelwerk
+    settings` lists them)."""
 
     bag: str = str(SAMPLE_DIR / "bag.parquet")
     connections: str = str(SAMPLE_DIR / "connections.csv")
@@ -21,6 +42,26 @@ class KoppelwerkSettings(dg.ConfigurableResource):
     data_dir: str | None = None
     year: int | None = None
     profile: str = "statistical"
+
+    # core.config.LinkageSettings
+    linkage_m_floor: float = _tunable("linkage_m_floor")
+    linkage_u_sample_pairs: int = _tunable("linkage_u_sample_pairs")
+    linkage_m_sample_connections: int = _tunable("linkage_m_sample_connections")
+    linkage_seed: int = _tunable("linkage_seed")
+    linkage_threads: int = _tunable("linkage_threads")
+    linkage_capacity_min_share: float = _tunable("linkage_capacity_min_share")
+    linkage_capacity_min_support: int = _tunable("linkage_capacity_min_support")
+    linkage_woonplaats_min_support: int = _tunable("linkage_woonplaats_min_support")
+    linkage_woonplaats_min_share: float = _tunable("linkage_woonplaats_min_share")
+    linkage_collective_min_dwellings: int = _tunable("linkage_collective_min_dwellings")
+    linkage_collective_min_meter: int = _tunable("linkage_collective_min_meter")
+    # core.config.DisclosureRules
+    disclosure_min_connections: int = _tunable("disclosure_min_connections")
+    disclosure_min_dwellings: int = _tunable("disclosure_min_dwellings")
+    disclosure_dominance_share: float = _tunable("disclosure_dominance_share")
+    # core.config.UncertaintyThresholds
+    uncertainty_strict: float = _tunable("uncertainty_strict")
+    uncertainty_loose: float = _tunable("uncertainty_loose")
 
     @classmethod
     def from_config(cls, config: RunConfig) -> "KoppelwerkSettings":
@@ -32,9 +73,14 @@ class KoppelwerkSettings(dg.ConfigurableResource):
             data_dir=str(config.data_dir),
             year=config.year,
             profile=config.profile,
+            **{name: getattr(getattr(config, s.section), s.name) for name, s in _SETTINGS.items()},
         )
 
     def run_config(self) -> RunConfig:
+        sections = {
+            section: cls(**{s.name: getattr(self, name) for name, s in _SETTINGS.items() if s.section == section})
+            for section, cls in SETTING_SECTIONS.items()
+        }
         return RunConfig(
             bag=Path(self.bag).resolve(),
             connections=Path(self.connections).resolve(),
@@ -43,6 +89,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
             data_dir=Path(self.data_dir).resolve() if self.data_dir else default_data_dir(),
             year=self.year,
             profile=self.profile,  # type: ignore[arg-type]
+            **sections,
         )
 
     def run_folder(self, context: dg.AssetExecutionContext | dg.AssetCheckExecutionContext) -> RunFolder:

@@ -16,8 +16,9 @@ from __future__ import annotations
 import polars as pl
 
 import linkage
-from core.config import UseProfile
+from core.config import LinkageSettings, UseProfile
 from linkage.assign import UNRESOLVED
+from linkage.bag_objects import one_row_per_object
 from linkage.bag_status import is_withdrawn
 
 FIX_IMPACT_COLUMNS = [
@@ -41,11 +42,7 @@ def _best_link(links: pl.DataFrame) -> pl.DataFrame:
 
 
 def _objects(bag: pl.DataFrame) -> pl.DataFrame:
-    return (
-        bag.sort("hoofdadres", descending=True)
-        .unique("object_id", keep="first")
-        .select("object_id", bag_postcode="postcode")
-    )
+    return one_row_per_object(bag).select("object_id", bag_postcode="postcode")
 
 
 # defect class -> (which connections have it, the column it spoils, where the right value is)
@@ -84,12 +81,14 @@ def fix_impact(
     corrections: pl.DataFrame,
     profile: UseProfile,
     defects: tuple[str, ...] = tuple(DEFECTS),
+    settings: LinkageSettings | None = None,
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
     `connections` and `bag` are the ingested (not normalised) deliveries, `links` the run's, and
     `corrections` the object each connection's right values come from (`run_corrections`; a
-    benchmark passes the truth instead, to see how far the estimate is off).
+    benchmark passes the truth instead, to see how far the estimate is off). `settings` are the
+    run's linkage tuning numbers, for the re-linkage (by default `LinkageSettings()`).
     """
     normalised_bag = linkage.normalise_bag(bag)
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
@@ -122,7 +121,9 @@ def fix_impact(
         repaired = pl.concat(
             [connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)]
         )
-        after = _best_link(linkage.link(normalised_bag, linkage.normalise_connections(repaired), profile).links)
+        after = _best_link(
+            linkage.link(normalised_bag, linkage.normalise_connections(repaired), profile, settings).links
+        )
     compared = (
         frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects])
         .join(before.select("ean", p_before="match_probability", m_before="method"), on="ean", how="left")

@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import json
+import math
 
 import polars as pl
 import pytest
 from splink import DuckDBAPI, Linker
 
 import synth
+from core.config import LinkageSettings
 from linkage import normalise_bag, normalise_connections
 from linkage.candidates import RULE_NAMES, candidate_bag_rows, candidate_pairs
 from linkage.deterministic import exact_address_pass, registered_bag_id_pass
-from linkage.probabilistic import score_candidates, summarise_model
+from linkage.probabilistic import (
+    _bag_records,
+    _connection_records,
+    _predict,
+    _products_linked,
+    score_candidates,
+    summarise_model,
+)
 from linkage.woonplaats import resolve_woonplaatsen
 
 SEED = 11
+M_FLOOR = LinkageSettings().m_floor  # the floor of the default settings
 # The default rates give ~90 deterministic misses at 5,000 objects; raise the hard kinds so the
 # misses are numerous enough to measure (still every kind well below half the records).
 NOISE = synth.NoiseConfig().with_overrides(
@@ -90,40 +100,141 @@ def test_probabilities_are_bounded_and_monotone_in_weight(world):
     assert ranks["ean"].is_unique().all() and ranks.height == pairs["ean"].n_unique()
 
 
-def test_model_loads_into_splink_with_every_trained_parameter(world):
-    model = world[4].model
-    levels = summarise_model(model)
+def test_m_respects_the_floor_and_every_distribution_sums_to_one(world):
+    """Each raw m is max(observed share, M_FLOOR) and the shares sum to 1, so after renormalising
+    over n levels every m is at least M_FLOOR / (1 + n * M_FLOOR): no disagreement is impossible."""
+    levels = summarise_model(world[4].model)
     assert levels["m"].is_not_null().all() and levels["u"].is_not_null().all()
-    # m was trained from labels: exact postcode and registered id are strong evidence
-    weight = dict(zip(levels["level"], levels["weight"], strict=True))
-    assert weight["postcode_clean exact"] > 5 and weight["registered id is this object"] > 8
-    records = pl.DataFrame(
-        {
-            "unique_id": ["1"],
-            "postcode_clean": ["1234AB"],
-            "huisnummer": [1],
-            "suffix_key": [""],
-            "street_key": ["a"],
-            "street_key24": ["a"],
-            "street_cut": [False],
-            "woonplaats_key": ["b"],
-            "gemeente_code": ["0001"],
-            "x": [1.0],
-            "y": [1.0],
-            "bag_ref": ["1"],
-            "pand_id": ["2"],
-            "is_register": [False],
-            "product": ["ELK"],
-            "n_elk": [0],
-            "n_gas": [0],
-        }
+    per_comparison = levels.group_by("comparison").agg(n=pl.len(), m=pl.col("m").sum(), u=pl.col("u").sum())
+    assert per_comparison["m"].to_list() == pytest.approx([1.0] * per_comparison.height, abs=1e-12)
+    assert per_comparison["u"].to_list() == pytest.approx([1.0] * per_comparison.height, abs=1e-12)
+    floors = levels.join(per_comparison.select("comparison", "n"), on="comparison").with_columns(
+        floor=M_FLOOR / (1 + pl.col("n") * M_FLOOR)
     )
+    assert (floors["m"] >= floors["floor"] - 1e-15).all(), floors.filter(pl.col("m") < pl.col("floor"))
+    assert (floors["u"] > 0).all()
+
+
+def test_better_agreeing_levels_weigh_more(world):
+    """Along an ordinal comparison each step away from agreement is weaker evidence; the
+    registered id naming this object outweighs any single address field."""
+    levels = summarise_model(world[4].model)
+    for comparison in ("postcode_clean", "huisnummer", "street_key", "distance", "bag_ref"):
+        weights = levels.filter(pl.col("comparison") == comparison)["weight"].to_list()
+        assert weights == sorted(weights, reverse=True) and weights[0] > 0 > weights[-1], comparison
+    weight = dict(zip(levels["level"], levels["weight"], strict=True))
+    exact_fields = ("postcode_clean exact", "huisnummer exact", "suffix_key exact", "street_key exact")
+    assert weight["registered id is this object"] > max(weight[level] for level in exact_fields)
+
+
+def _records(bag_postcodes: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """One register record at 1234AB and one BAG row per postcode, alike in every other field."""
+    base = {
+        "huisnummer": 1,
+        "suffix_key": "",
+        "street_key": "dorpsstraat",
+        "street_key24": "dorpsstraat",
+        "street_cut": False,
+        "woonplaats_key": "weesp",
+        "gemeente_code": "0457",
+        "x": 1.0,
+        "y": 1.0,
+        "pand_id": "0457100000000001",
+    }
+    bag = pl.DataFrame(
+        [
+            base
+            | {
+                "unique_id": str(row),
+                "postcode_clean": postcode,
+                "bag_ref": f"04570100000000{row:02d}",
+                "is_register": False,
+                "product": None,
+                "n_elk": 0,
+                "n_gas": 0,
+            }
+            for row, postcode in enumerate(bag_postcodes)
+        ],
+        schema_overrides={"product": pl.String, "n_elk": pl.Int32, "n_gas": pl.Int32},
+    )
+    register = pl.DataFrame(
+        [
+            base
+            | {
+                "unique_id": "871687120000000011",
+                "postcode_clean": "1234AB",
+                "bag_ref": None,
+                "is_register": True,
+                "product": "ELK",
+                "n_elk": None,
+                "n_gas": None,
+            }
+        ],
+        schema=bag.schema,
+    )
+    return bag, register
+
+
+def test_trained_model_weighs_a_constructed_pair_by_its_own_levels(world):
+    """Loaded into a new Splink linker from its JSON form, the model scores four BAG rows that
+    differ from the register record only in the postcode: in the order of agreement, and each
+    weight apart by exactly the difference of the two postcode levels' log2(m/u)."""
+    model = world[4].model
+    postcodes = {
+        "postcode_clean exact": "1234AB",
+        "letters swapped or one digit off": "1234BA",
+        "same PC4": "1234XY",
+        "all other": "9876ZZ",
+    }
+    bag, register = _records(list(postcodes.values()))
     db_api = DuckDBAPI()
-    sdfs = [db_api.register(records, dataset_display_name=n) for n in ("bag", "connections")]
-    # from its JSON form, as the run writes it: Splink keeps every m and u, defaults none
-    loaded = Linker(sdfs, json.loads(json.dumps(model))).misc.save_model_to_json()
-    del loaded["linker_uid"]  # Splink draws a new one for each Linker; the model carries none
-    assert loaded == model
+    sdfs = [
+        db_api.register(bag, dataset_display_name="bag"),
+        db_api.register(register, dataset_display_name="connections"),
+    ]
+    linker = Linker(sdfs, json.loads(json.dumps(model)))
+    pairs = pl.DataFrame({"bag_row": list(range(bag.height)), "ean": register["unique_id"].to_list() * bag.height})
+    scored = _predict(linker, db_api, pairs.with_columns(pl.col("bag_row").cast(pl.UInt32))).sort("bag_row")
+    weights = scored["match_weight"].to_list()
+    assert weights == sorted(weights, reverse=True) and len(set(weights)) == len(weights)
+    level_weight = dict(
+        summarise_model(model).filter(pl.col("comparison") == "postcode_clean").select("level", "weight").iter_rows()
+    )
+    for (level, _), got in zip(postcodes.items(), weights, strict=True):
+        assert got - weights[0] == pytest.approx(level_weight[level] - level_weight["postcode_clean exact"], abs=1e-9)
+    prior = math.log2(
+        model["probability_two_random_records_match"] / (1 - model["probability_two_random_records_match"])
+    )
+    assert scored["match_probability"].to_list() == pytest.approx([1 / (1 + 2**-w) for w in weights], rel=1e-9)
+    assert weights[0] - prior > 0  # full agreement (no id) is evidence for the link
+
+
+def test_the_saved_model_reproduces_the_run_scores(world):
+    """The model as the run writes it (JSON), loaded into a fresh linker on the same records,
+    scores a sample of the candidate pairs to the run's own weights and probabilities."""
+    _, bag, connections, labels, scored = world
+    bag_rows = candidate_bag_rows(bag)
+    bag_records = _bag_records(bag_rows, _products_linked(labels, connections))
+    db_api = DuckDBAPI()
+    sdfs = [
+        db_api.register(bag_records, dataset_display_name="bag"),
+        db_api.register(_connection_records(connections, bag), dataset_display_name="connections"),
+    ]
+    linker = Linker(sdfs, json.loads(json.dumps(scored.model)))
+    sample = scored.pairs.sample(400, seed=3).select("ean", "object_id", "match_weight", "match_probability")
+    pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(sample["ean"].implode())), bag_rows).join(
+        sample.select("ean", "object_id"), on=["ean", "object_id"]
+    )
+    rescored = (
+        _predict(linker, db_api, pairs)
+        .join(pairs.select("ean", "bag_row", "object_id"), on=["ean", "bag_row"])
+        .group_by("ean", "object_id")
+        .agg(pl.col("match_weight").max(), pl.col("match_probability").max())
+    )
+    both = sample.join(rescored, on=["ean", "object_id"], how="left", suffix="_again")
+    assert both["match_weight_again"].null_count() == 0
+    assert both["match_weight_again"].to_list() == pytest.approx(both["match_weight"].to_list(), abs=1e-9)
+    assert both["match_probability_again"].to_list() == pytest.approx(both["match_probability"].to_list(), abs=1e-12)
 
 
 def test_connection_without_candidates_yields_no_pairs(world):

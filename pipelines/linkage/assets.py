@@ -42,8 +42,9 @@ def link_connections(
     normalised_bag: pl.DataFrame,
     normalised_connections: pl.DataFrame,
 ):
-    profile = settings.run_config().use_profile
-    result = linkage.link(normalised_bag, normalised_connections, profile)
+    config = settings.run_config()
+    profile = config.use_profile
+    result = linkage.link(normalised_bag, normalised_connections, profile, config.linkage)
     n_linked = result.links["ean"].n_unique()
     context.log.info(
         f"linked {n_linked} of {normalised_connections.height} connections "

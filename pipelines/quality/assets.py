@@ -72,7 +72,9 @@ def source_holder_reports(
     results = delivery_results(frames)
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     corrections = run_corrections(frames["links"], frames["residue"], frames["unresolved_candidates"])
-    impact = fix_impact(frames["connections"], frames["bag"], frames["links"], corrections, config.use_profile)
+    impact = fix_impact(
+        frames["connections"], frames["bag"], frames["links"], corrections, config.use_profile, settings=config.linkage
+    )
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
     previous = read_previous(run_folder.current("reports"))
     reports = build_reports(compliance, impact, deliveries, config.profile, previous)
