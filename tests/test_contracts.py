@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
 import re
+import shutil
+import subprocess
+import sys
+import zipfile
 from datetime import date
 from pathlib import Path
 
@@ -115,13 +121,60 @@ def test_contract_header_and_description(name: str) -> None:
     assert [schema["name"] for schema in document["schema"]] == [name]
 
 
-def test_contracts_ship_as_package_data() -> None:
+def test_contract_names_are_the_yaml_files_in_data_contracts() -> None:
     folder = contract_path("bag").parent
     assert folder == PROJECT_ROOT / "data_contracts"
     assert sorted(path.stem for path in folder.glob("*.yaml")) == sorted(CONTRACT_NAMES)
     assert set(INPUT_NAMES) | set(OUTPUT_NAMES) | set(EXTRA_OUTPUT_NAMES) == set(CONTRACT_NAMES)
     with pytest.raises(ContractError, match="unknown contract 'gas'"):
         contract_path("gas")
+
+
+# what a checkout holds that is no part of the distribution (and `build/`, which pip's in-tree
+# build would otherwise leave in the project root)
+_NOT_SOURCE = shutil.ignore_patterns(
+    ".venv", ".git", "out", ".dagster", ".koppelwerk", "build", "*.egg-info", "__pycache__", ".*_cache"
+)
+
+
+def _venv_can_build_wheels() -> bool:
+    """Whether the venv has the build backend pyproject.toml asks for (setuptools>=69) and a
+    bdist_wheel (setuptools>=70.1 has its own; older ones need `wheel`); if not, pip builds in
+    an isolated environment."""
+    try:
+        version = importlib.metadata.version("setuptools")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    major_minor = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+    return major_minor >= (69, 0) and (major_minor >= (70, 1) or importlib.util.find_spec("wheel") is not None)
+
+
+def test_built_wheel_ships_the_yaml_files_as_package_data(tmp_path: Path) -> None:
+    """The wheel itself, not the source tree: an installed koppelwerk reads its contracts, the
+    linkage vocabulary and the Dagster instance settings from inside the package."""
+    source = tmp_path / "source"
+    shutil.copytree(PROJECT_ROOT, source, ignore=_NOT_SOURCE)
+    wheels = tmp_path / "wheels"
+    command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(wheels), str(source)]
+    if _venv_can_build_wheels():
+        command.insert(command.index("--no-deps"), "--no-build-isolation")
+    built = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
+    assert built.returncode == 0, built.stdout + built.stderr
+    [wheel] = wheels.glob("koppelwerk-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        names = set(archive.namelist())
+
+    expected = {f"data_contracts/{path.name}" for path in (PROJECT_ROOT / "data_contracts").glob("*.yaml")}
+    assert len(expected) == len(CONTRACT_NAMES)
+    expected |= {"linkage/vocabulary.yaml", "koppelwerk/dagster.yaml"}
+    assert expected <= names, sorted(expected - names)
+    for package in ("core", "pipelines", "data_contracts", "linkage", "koppelwerk"):
+        assert f"{package}/__init__.py" in names, package
+    # the subpackages too, with their modules
+    for folder in ("pipelines", "core"):
+        for module in (PROJECT_ROOT / folder).rglob("*.py"):
+            assert module.relative_to(PROJECT_ROOT).as_posix() in names, module
+    assert not any(name.startswith("tests/") for name in names)
 
 
 # --- the contracts say what the interface spec says --------------------------------------------

@@ -30,13 +30,20 @@ def test_every_residue_connection_and_its_volume_is_counted_once(summarised) -> 
 
 
 def test_shares_are_of_the_unit_total_and_roll_up(summarised) -> None:
-    _, allocation, summary = summarised
+    residue, allocation, summary = summarised
     totals = dict(allocation.group_by("unit").agg(pl.col("volume").sum()).rows())
     check = summary.with_columns(expected=pl.col("volume") / pl.col("unit").replace_strict(totals))
     assert (check["share_of_total"] - check["expected"]).abs().max() < 1e-12
     rollups = residue_rollups(summary)
     kwh = next(row for row in rollups["residue_share_of_total"] if row["unit"] == "kWh")
-    assert 0 < kwh["share_of_total"] < 0.2  # street furniture and construction: a few percent
+    # the share is the residue's kWh over ALL kWh (not over the residue, nor per gemeente), rounded to 5 places
+    kwh_rows = allocation.filter(pl.col("unit") == "kWh")
+    in_residue = kwh_rows.filter(pl.col("sector").is_in(residue["residue_class"].unique().implode()))
+    expected = in_residue["volume"].sum() / kwh_rows["volume"].sum()
+    assert 0 < expected < 1
+    assert abs(kwh["share_of_total"] - expected) <= 5e-6
+    by_class = [row["share_of_total"] for row in rollups["residue_by_class"] if row["unit"] == "kWh"]
+    assert abs(sum(by_class) - expected) <= 5e-6 * len(by_class)
     assert {row["residue_class"] for row in rollups["residue_by_class"]} >= {
         "public_lighting",
         "ev_charger",
