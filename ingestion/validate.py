@@ -126,11 +126,6 @@ def printable(text: str) -> str:
     return re.sub(r"[\x00-\x1f\x7f]", lambda control: repr(control.group())[1:-1], text)
 
 
-def ean_is_valid(ean: pl.Expr) -> pl.Expr:
-    """True for 18 digits whose last is the GS1 mod-10 check digit (`core.ean`)."""
-    return core.ean.is_valid(ean)
-
-
 def _value(name: str) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
@@ -140,7 +135,7 @@ _OBJECT_TYPE_CODES = {"verblijfsobject": "01", "ligplaats": "02", "standplaats":
 # Polars form of each input rule whose contract form is SQL: (breaks the rule, detail).
 SQL_RULES: dict[str, Callable[[], tuple[pl.Expr, pl.Expr]]] = {
     "ean_check_digit": lambda: (
-        pl.col("ean").is_not_null() & ~ean_is_valid(pl.col("ean")),
+        pl.col("ean").is_not_null() & ~core.ean.is_valid(pl.col("ean")),
         pl.format("ean = '{}' is not 18 digits ending in a valid GS1 check digit", pl.col("ean")),
     ),
     "huisnummer_range": lambda: (

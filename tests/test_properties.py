@@ -2,7 +2,7 @@
 
 Street and woonplaats keys (`street_key`, `street_text`), the postcode cleaner
 (`clean_postcode`), the suffix key (`suffix_key`, the register's one free field against BAG's
-huisletter + huisnummertoevoeging) and the EAN check digit (`ingestion.validate.ean_is_valid`).
+huisletter + huisnummertoevoeging) and the EAN check digit (`core.ean.is_valid`).
 Each is a polars expression; a property feeds it a small frame and reads the column back.
 """
 
@@ -15,7 +15,7 @@ import polars as pl
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from ingestion.validate import ean_is_valid
+from core.ean import is_valid as ean_is_valid
 from linkage.normalise import (
     POSTCODE_PATTERN,
     clean_postcode,

@@ -13,6 +13,7 @@ import pytest
 from dagster import DagsterInstance, DagsterRunStatus
 
 import synth
+from core.ean import with_check_digit
 from data_contracts import load_contract
 from koppelwerk.cli import main
 
@@ -28,12 +29,6 @@ def delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
     synth.write(synth.generate(3000, seed=424242, noise=noise), out, connections_format="csv")
     _inject_bad_rows(out / "connections.csv")
     return out
-
-
-def _valid_ean(body: str) -> str:
-    """A 17-digit body with its GS1 mod-10 check digit (weights 3,1,3,... from the right)."""
-    total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(body)))
-    return body + str((10 - total % 10) % 10)
 
 
 def _inject_bad_rows(path: Path) -> None:
@@ -52,8 +47,8 @@ def _inject_bad_rows(path: Path) -> None:
         variant(ean=first[column["ean"]][:-1] + str((int(first[column["ean"]][-1]) + 1) % 10)),  # check digit
         variant(),  # duplicate EAN
         variant(ean="87100000000000000X"),  # not 18 digits
-        variant(ean=_valid_ean("87100000000000001"), huisnummer="twaalf"),  # unparseable number
-        variant(ean=_valid_ean("87100000000000002"), product="WATER"),  # unknown product
+        variant(ean=with_check_digit("87100000000000001"), huisnummer="twaalf"),  # unparseable number
+        variant(ean=with_check_digit("87100000000000002"), product="WATER"),  # unknown product
     ]
     with path.open("a", encoding="cp1252", newline="") as handle:
         csv.writer(handle, delimiter=";").writerows(bad)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import polars as pl
 
+from core.ean import with_check_digit
 from ingestion.lvbag import read_lvbag_extract
 from koppelwerk.cli import main
 
@@ -14,9 +15,7 @@ ACTIVE = ["Verblijfsobject in gebruik", "Verblijfsobject in gebruik (niet ingeme
 
 
 def _ean(sequence: int) -> str:
-    body = f"87160000{sequence:09d}"
-    total = sum(int(digit) * (3 if position % 2 == 0 else 1) for position, digit in enumerate(reversed(body)))
-    return body + str((10 - total % 10) % 10)
+    return with_check_digit(f"87160000{sequence:09d}")
 
 
 def _register_from_bag(bag: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
