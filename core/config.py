@@ -83,8 +83,9 @@ def _check_values(section: object) -> None:
 
 @dataclass(frozen=True)
 class LinkageSettings:
-    """The tuning numbers of `linkage.link`: model training, the residue's capacity rule, the
-    woonplaats variants and the collective-gas rule. The defaults are the tested behaviour."""
+    """The tuning numbers of `linkage.link`: model training, the deterministic passes' prior
+    precision, the street and description matching, the residue's capacity rule, the woonplaats
+    variants and the collective-gas rule. The defaults are the tested behaviour."""
 
     m_floor: float = _setting(
         0.002,
@@ -117,6 +118,40 @@ class LinkageSettings:
         "positive",
         """DuckDB threads of Splink's training and scoring connection; kept small so the run's memory
         stays bounded next to polars.""",
+    )
+    registered_bag_id_probability: float = _setting(
+        0.999,
+        "probability",
+        """Match probability a link of the registered-id pass gets (linkage.deterministic): the prior
+        precision of an id that names a live object at the register's address. A profile whose
+        `min_match_probability` is above it sends these cases to the model.""",
+    )
+    exact_address_probability: float = _setting(
+        0.995,
+        "probability",
+        """Match probability a link of the exact-address pass (and a common-area link,
+        linkage.collective) gets: the prior precision of one live object at exactly the register's
+        address with nothing in the record against it.""",
+    )
+    street_prefix_min_length: int = _setting(
+        8,
+        "positive",
+        """Street comparison (linkage.comparisons): a street name cut at 24 characters agrees with a
+        longer one by prefix only when its key has at least this many characters; "burg" is a
+        prefix of every mayor's street.""",
+    )
+    street_similarity_min: float = _setting(
+        0.9,
+        "probability",
+        """Street comparison: the Jaro-Winkler similarity from which two street keys that are not equal
+        count as a near match (a typo or a spelling variant) rather than a disagreement.""",
+    )
+    description_typo_min_length: int = _setting(
+        5,
+        "positive",
+        """Description (linkage.description): a word of the locatieomschrijving matches a vocabulary
+        word at one typo only when it has at least this many letters; shorter words ("kast",
+        "mast") are one edit from too many others.""",
     )
     capacity_min_share: float = _setting(
         0.5,

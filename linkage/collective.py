@@ -16,16 +16,12 @@ serve by floor area (`allocation_share`):
 
 from __future__ import annotations
 
-import math
-
 import polars as pl
 
 from core.config import LinkageSettings
 from linkage.bag_status import is_live
-from linkage.deterministic import LINK_COLUMNS, PASS_PROBABILITY, objects_at_address
+from linkage.deterministic import LINK_COLUMNS, match_weight, objects_at_address
 
-# A common-area meter is placed by its exact address at one pand: the exact-address prior.
-COMMON_AREA_PROBABILITY = PASS_PROBABILITY["exact_address"]
 _BLOCK_HEATING = r"ketelhuis|blokverwarming|cv-ruimte|collectieve|stookruimte"
 _COMMON_AREA = r"algemene ruimte|\bvve\b|lift|trappenhuis|gemeensch|centrale hal"
 
@@ -90,8 +86,12 @@ def expand_collective_gas(
     )
 
 
-def common_area_links(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
-    """Links for unlinked electricity connections that serve the common areas of one pand."""
+def common_area_links(
+    remaining: pl.DataFrame, bag: pl.DataFrame, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
+    """Links for unlinked electricity connections that serve the common areas of one pand. Such a
+    meter is placed by its exact address at one pand, so its links get the exact-address prior."""
+    probability = (settings or LinkageSettings()).exact_address_probability
     objects = _objects(bag)
     described = remaining.filter(
         (pl.col("product") == "ELK")
@@ -104,7 +104,7 @@ def common_area_links(remaining: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFram
     served = common.select(
         "ean",
         "pand_id",
-        match_probability=pl.lit(COMMON_AREA_PROBABILITY),
-        match_weight=pl.lit(math.log2(COMMON_AREA_PROBABILITY / (1 - COMMON_AREA_PROBABILITY))),
+        match_probability=pl.lit(probability),
+        match_weight=pl.lit(match_weight(probability)),
     ).join(units.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
     return _served_links(served).select(LINK_COLUMNS)

@@ -15,9 +15,7 @@ from typing import Any
 
 import splink.comparison_library as cl
 
-# A cut street name whose key is a prefix of the other side's must be at least this long: "burg"
-# is a prefix of every mayor's street.
-MIN_PREFIX_LENGTH = 8
+from core.config import LinkageSettings
 
 
 def _null(column: str) -> dict[str, Any]:
@@ -91,15 +89,17 @@ def suffix_comparison() -> cl.CustomComparison:
     )
 
 
-def street_comparison() -> cl.CustomComparison:
+def street_comparison(settings: LinkageSettings) -> cl.CustomComparison:
     """Exact (term-frequency adjusted: `kerkstraat` is weak evidence) / the register's name was
-    cut at 24 characters (`street_cut`) and agrees with the other's first 24, or its key is a
-    prefix of the other's (a name abbreviated, then cut) / Jaro-Winkler >= 0.9 / else."""
+    cut at 24 characters (`street_cut`) and agrees with the other's first 24, or its key of at
+    least `street_prefix_min_length` characters is a prefix of the other's (a name abbreviated,
+    then cut) / Jaro-Winkler >= `street_similarity_min` / else."""
+    min_prefix, min_similarity = settings.street_prefix_min_length, settings.street_similarity_min
     l, r = '"street_key_l"', '"street_key_r"'
     l24, r24 = '"street_key24_l"', '"street_key24_r"'
 
     def cut_matches(cut: str, short: str, full: str) -> str:
-        return f'("{cut}" AND ({l24} = {r24} OR (length({short}) >= {MIN_PREFIX_LENGTH} AND starts_with({full}, {short}))))'
+        return f'("{cut}" AND ({l24} = {r24} OR (length({short}) >= {min_prefix} AND starts_with({full}, {short}))))'
 
     truncated = f"{cut_matches('street_cut_r', r, l)} OR {cut_matches('street_cut_l', l, r)}"
     return cl.CustomComparison(
@@ -108,7 +108,10 @@ def street_comparison() -> cl.CustomComparison:
             _null("street_key"),
             _exact("street_key", tf=True),
             {"sql_condition": truncated, "label_for_charts": "truncated at 24"},
-            {"sql_condition": f"jaro_winkler_similarity({l}, {r}) >= 0.9", "label_for_charts": "Jaro-Winkler >= 0.9"},
+            {
+                "sql_condition": f"jaro_winkler_similarity({l}, {r}) >= {min_similarity}",
+                "label_for_charts": f"Jaro-Winkler >= {min_similarity}",
+            },
             _else(),
         ],
     )
@@ -207,12 +210,13 @@ def product_taken_comparison() -> cl.CustomComparison:
     )
 
 
-def comparisons() -> list[cl.CustomComparison]:
+def comparisons(settings: LinkageSettings) -> list[cl.CustomComparison]:
+    """The comparisons of the model, best level first, with the matching thresholds of `settings`."""
     return [
         postcode_comparison(),
         huisnummer_comparison(),
         suffix_comparison(),
-        street_comparison(),
+        street_comparison(settings),
         woonplaats_comparison(),
         distance_comparison(),
         bag_ref_comparison(),

@@ -4,7 +4,7 @@ places the connection near an address rather than at it.
 The vocabulary is data (`linkage/vocabulary.yaml`), so a reviewer reads and extends it without
 touching code. Matching is by rules a reviewer can follow, tried in this order for each word of
 the text: exact word or abbreviation, prefix, compound head, and one typo (optimal string
-alignment distance 1, for words of 5+ letters). The first word of the text that names a class
+alignment distance 1, for words of `description_typo_min_length` letters or more, 5 by default). The first word of the text that names a class
 decides, and the result says which word matched and how ("lichmast" ~ "lichtmast", typo).
 
 Words are classified once per distinct word, not once per connection: a national register has
@@ -20,8 +20,9 @@ from pathlib import Path
 import polars as pl
 import yaml
 
+from core.config import LinkageSettings
+
 VOCABULARY_FILE = Path(__file__).with_name("vocabulary.yaml")
-MIN_TYPO_LENGTH = 5
 DESCRIPTION_COLUMNS = ["ean", "described_class", "matched_word", "match_kind", "near_address"]
 
 
@@ -60,7 +61,9 @@ def typo_distance(a: str, b: str) -> int:
     return previous[-1]
 
 
-def classify_word(word: str, vocab: Vocabulary | None = None) -> tuple[str, str, str] | None:
+def classify_word(
+    word: str, vocab: Vocabulary | None = None, settings: LinkageSettings | None = None
+) -> tuple[str, str, str] | None:
     """(class, vocabulary entry, how) for one lower-case word or two-word phrase, or None.
 
     A phrase (it has a space) matches only a phrase of the vocabulary, exactly. For a word, the
@@ -68,6 +71,7 @@ def classify_word(word: str, vocab: Vocabulary | None = None) -> tuple[str, str,
     another.
     """
     vocab = vocab or vocabulary()
+    min_typo_length = (settings or LinkageSettings()).description_typo_min_length
     if " " in word:
         return next(
             ((name, word, "phrase") for name, entries in vocab.classes.items() if word in entries["phrases"]), None
@@ -76,7 +80,7 @@ def classify_word(word: str, vocab: Vocabulary | None = None) -> tuple[str, str,
         ("word", lambda entry: word == entry, ("words", "abbreviations")),
         ("prefix", lambda entry: word.startswith(entry), ("prefixes",)),
         ("compound", lambda entry: word.endswith(entry) and len(word) > len(entry), ("heads",)),
-        ("typo", lambda entry: len(word) >= MIN_TYPO_LENGTH and typo_distance(word, entry) == 1, ("words",)),
+        ("typo", lambda entry: len(word) >= min_typo_length and typo_distance(word, entry) == 1, ("words",)),
     ]
     for how, matches, kinds in tests:
         for residue_class, entries in vocab.classes.items():
@@ -99,7 +103,9 @@ def _words(description: pl.Expr) -> pl.Expr:
     )
 
 
-def describe(connections: pl.DataFrame, vocab: Vocabulary | None = None) -> pl.DataFrame:
+def describe(
+    connections: pl.DataFrame, vocab: Vocabulary | None = None, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
     """One row per connection: `described_class` (null when the text names none), the
     `matched_word` and `match_kind` behind it, and `near_address` (the text places it near an
     address: "t.o. nr 12", "naast 7", "hoek Kerkstraat")."""
@@ -117,7 +123,7 @@ def describe(connections: pl.DataFrame, vocab: Vocabulary | None = None) -> pl.D
     ).drop_nulls("word")
     candidates = pl.concat([words, phrases])
     distinct = candidates["word"].unique().to_list()
-    classified = [(w, *hit) for w in distinct if (hit := classify_word(w, vocab))]
+    classified = [(w, *hit) for w in distinct if (hit := classify_word(w, vocab, settings))]
     known = pl.DataFrame(
         classified,
         schema={c: pl.String for c in ("word", "described_class", "matched_word", "match_kind")},

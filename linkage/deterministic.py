@@ -11,21 +11,26 @@ import math
 
 import polars as pl
 
+from core.config import LinkageSettings
 from linkage.bag_status import is_withdrawn
 
 LINK_COLUMNS = ["ean", "object_id", "match_probability", "match_weight", "method", "allocation_share"]
 
-# Prior precision of each pass (measured against the synth truth in docs/benchmarks.md).
-PASS_PROBABILITY = {"registered_bag_id": 0.999, "exact_address": 0.995}
+# The deterministic passes, by the `method` their links carry.
+PASS_METHODS = ("registered_bag_id", "exact_address")
 
 
-def _as_links(pairs: pl.DataFrame, method: str) -> pl.DataFrame:
-    probability = PASS_PROBABILITY[method]
+def match_weight(probability: float) -> float:
+    """The match weight (bits) of a prior match probability, as Splink states its own."""
+    return math.log2(probability / (1 - probability))
+
+
+def _as_links(pairs: pl.DataFrame, method: str, probability: float) -> pl.DataFrame:
     return pairs.select(
         "ean",
         "object_id",
         match_probability=pl.lit(probability),
-        match_weight=pl.lit(math.log2(probability / (1 - probability))),
+        match_weight=pl.lit(match_weight(probability)),
         method=pl.lit(method),
         allocation_share=pl.lit(1.0),
     )
@@ -115,7 +120,9 @@ def _suffix_possibly_lost(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Da
     return at_address.filter(pl.col("bag_suffix") != "").select("ean").unique()
 
 
-def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+def registered_bag_id_pass(
+    connections: pl.DataFrame, bag: pl.DataFrame, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
     """Trust the registered BAG id only when the object exists, is not withdrawn, and lies at the
     register's address with the same suffix (or the register has no address at all).
 
@@ -128,10 +135,13 @@ def registered_bag_id_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.D
     no_address = register.filter(pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_null())
     id_only = no_address.join(_live(bag).select("object_id").unique(), left_on="bag_id_clean", right_on="object_id")
     pairs = pl.concat([named.select("ean", "object_id"), id_only.select("ean", object_id="bag_id_clean")])
-    return _as_links(_unique_candidates(pairs), "registered_bag_id")
+    probability = (settings or LinkageSettings()).registered_bag_id_probability
+    return _as_links(_unique_candidates(pairs), "registered_bag_id", probability)
 
 
-def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+def exact_address_pass(
+    connections: pl.DataFrame, bag: pl.DataFrame, settings: LinkageSettings | None = None
+) -> pl.DataFrame:
     """One object carries exactly the register's address (suffix equivalences included), the
     suffix cannot have been lost, and the record does not contradict it: a postcode match on
     another street whose registered id names another BAG object (even a withdrawn predecessor,
@@ -151,4 +161,5 @@ def exact_address_pass(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
     )
     unique = _unique_candidates(exact)
     doubtful = pl.concat([_suffix_possibly_lost(connections, bag), contradicted])
-    return _as_links(unique.join(doubtful, on="ean", how="anti"), "exact_address")
+    probability = (settings or LinkageSettings()).exact_address_probability
+    return _as_links(unique.join(doubtful, on="ean", how="anti"), "exact_address", probability)

@@ -50,18 +50,18 @@ def link(
     numbers of `settings` (by default `LinkageSettings()`, the documented defaults)."""
     settings = settings or LinkageSettings()
     connections = resolve_woonplaatsen(connections, bag, settings)
-    described = describe(connections)
+    described = describe(connections, settings=settings)
     capacities = capacity_classes(connections, described, settings)
     residue_parts = [pre_link_residue(connections, described, capacities)]
     remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
     n_linkable = remaining.height
 
-    common_areas = common_area_links(remaining, bag)
+    common_areas = common_area_links(remaining, bag, settings)
     remaining = remaining.join(common_areas.select("ean"), on="ean", how="anti")
 
     link_parts: list[pl.DataFrame] = []
     for linkage_pass in (registered_bag_id_pass, exact_address_pass):
-        links = linkage_pass(remaining, bag)
+        links = linkage_pass(remaining, bag, settings)
         links = links.filter(pl.col("match_probability") >= profile.min_match_probability)
         link_parts.append(links)
         remaining = remaining.join(links.select("ean"), on="ean", how="anti")

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-import polars as pl
+import math
 
+import polars as pl
+import pytest
+
+from core.config import LinkageSettings
 from linkage import normalise_bag, normalise_connections
 from linkage.deterministic import exact_address_pass, registered_bag_id_pass
 
@@ -135,3 +139,18 @@ def test_a_postcode_typo_onto_another_street_contradicted_by_the_id_is_not_exact
         ]
     )
     assert _linked(exact_address_pass(register, BAG)) == {"871687000000000010": "0878010000000011"}
+
+
+def test_the_pass_probabilities_are_the_settings() -> None:
+    register = _register(
+        [
+            ("871687000000000001", "Lindelaan", 3, "1", "6567AB", "0878010000000004"),
+            ("871687000000000006", "Lindelaan", 5, None, "6567AB", None),
+        ]
+    )
+    settings = LinkageSettings(registered_bag_id_probability=0.98, exact_address_probability=0.9)
+    by_id = registered_bag_id_pass(register, BAG, settings)
+    by_address = exact_address_pass(register.filter(pl.col("bag_id_clean").is_null()), BAG, settings)
+    assert by_id.select("match_probability", "match_weight").row(0) == pytest.approx((0.98, math.log2(0.98 / 0.02)))
+    assert by_address.select("match_probability", "match_weight").row(0) == pytest.approx((0.9, math.log2(9)))
+    assert registered_bag_id_pass(register, BAG)["match_probability"].to_list() == [0.999]

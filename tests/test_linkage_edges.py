@@ -17,7 +17,7 @@ import linkage
 import synth
 from core.config import PROFILES
 from data_contracts import validate_output
-from linkage.deterministic import PASS_PROBABILITY
+from linkage.deterministic import PASS_METHODS
 from publication.allocation import NOT_IN_REGISTER, allocate
 from publication.cells import TOTAL_SECTOR, aggregate_cells
 from publication.residue_summary import residue_summary
@@ -107,7 +107,7 @@ def empty_bag(whole: Outcome) -> Delivery:
 
 def all_deterministic(whole: Outcome) -> Delivery:
     """Only connections the deterministic passes place: nothing is left to score."""
-    return _with_connections(whole, _eans_linked_by(whole, list(PASS_PROBABILITY)))
+    return _with_connections(whole, _eans_linked_by(whole, list(PASS_METHODS)))
 
 
 def no_residue(whole: Outcome) -> Delivery:
@@ -246,7 +246,7 @@ def test_without_candidates_every_addressed_connection_is_not_in_bag(
 
 def test_all_deterministic_scores_nothing_and_still_trains_the_model(outcome_of: Callable[[str], Outcome]) -> None:
     outcome = outcome_of("all_deterministic")
-    assert set(outcome.result.links["method"]) <= set(PASS_PROBABILITY) | {"collective"}
+    assert set(outcome.result.links["method"]) <= set(PASS_METHODS) | {"collective"}
     assert outcome.result.unresolved_candidates.is_empty()
     postcode = next(c for c in outcome.result.model["comparisons"] if c["output_column_name"] == "postcode_clean")
     exact = next(lv for lv in postcode["comparison_levels"] if lv["label_for_charts"] == "postcode_clean exact")

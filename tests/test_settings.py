@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import duckdb
 import polars as pl
 import pytest
 
@@ -24,6 +25,8 @@ from core.config import (
 )
 from core.errors import KoppelwerkError
 from koppelwerk import cli
+from linkage.comparisons import street_comparison
+from linkage.description import classify_word
 from linkage.probabilistic import _apply_parameters
 from linkage.woonplaats import woonplaats_variants
 from pipelines.resources import KoppelwerkSettings
@@ -50,6 +53,11 @@ def test_the_linkage_defaults_are_the_numbers_the_modules_had() -> None:
         m_sample_connections=250_000,
         seed=42,
         threads=2,
+        registered_bag_id_probability=0.999,
+        exact_address_probability=0.995,
+        street_prefix_min_length=8,
+        street_similarity_min=0.9,
+        description_typo_min_length=5,
         capacity_min_share=0.5,
         capacity_min_support=10,
         woonplaats_min_support=3,
@@ -297,3 +305,47 @@ def test_the_m_floor_setting_is_the_floor_of_every_level() -> None:
 
     assert bottom_m(LinkageSettings().m_floor) == pytest.approx(0.002 / 1.002)
     assert bottom_m(0.1) == pytest.approx(0.1 / 1.1)
+
+
+def _street_level(settings: LinkageSettings, register: str, bag: str, register_cut: bool = False) -> str:
+    """The label of the street level a (register, BAG) pair of street keys falls in, evaluated by
+    DuckDB on the comparison's own SQL, as Splink evaluates it."""
+    levels = street_comparison(settings).get_comparison("duckdb").as_dict()["comparison_levels"]
+    pair = {
+        "street_key_l": register,
+        "street_key_r": bag,
+        "street_key24_l": register[:24],
+        "street_key24_r": bag[:24],
+        "street_cut_l": register_cut,
+        "street_cut_r": False,
+    }
+    con = duckdb.connect()
+    con.execute("CREATE TABLE p AS SELECT " + ", ".join(f"${k} AS {k}" for k in pair), pair)
+    for level in levels:
+        condition = level["sql_condition"]
+        if condition == "ELSE" or con.execute(f"SELECT ({condition}) FROM p").fetchone()[0]:
+            return level["label_for_charts"]
+    raise AssertionError("no level matched")
+
+
+def test_the_street_similarity_setting_moves_a_typo_between_levels() -> None:
+    # "kerkstrat" ~ "kerkstraat": Jaro-Winkler 0.98
+    assert _street_level(LinkageSettings(), "kerkstrat", "kerkstraat").startswith("Jaro-Winkler")
+    assert _street_level(LinkageSettings(street_similarity_min=0.99), "kerkstrat", "kerkstraat") == "all other"
+
+
+def test_the_street_prefix_setting_decides_when_a_cut_prefix_agrees() -> None:
+    # a register name cut (after abbreviation) to a prefix of BAG's full name
+    full = "burgemeestervandersteenstraat"
+    assert _street_level(LinkageSettings(), "burgemeesterva", full, register_cut=True) == "truncated at 24"
+    assert _street_level(LinkageSettings(), "burg", full, register_cut=True) != "truncated at 24"
+    assert (
+        _street_level(LinkageSettings(street_prefix_min_length=4), "burg", full, register_cut=True) == "truncated at 24"
+    )
+    strict = LinkageSettings(street_prefix_min_length=15)
+    assert _street_level(strict, "burgemeesterva", full, register_cut=True) != "truncated at 24"
+
+
+def test_the_typo_length_setting_decides_which_words_may_be_one_typo_off() -> None:
+    assert classify_word("lichmast") == ("public_lighting", "lichtmast", "typo")  # 8 letters
+    assert classify_word("lichmast", settings=LinkageSettings(description_typo_min_length=9)) is None
