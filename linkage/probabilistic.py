@@ -120,7 +120,7 @@ def score_candidates(
         n_objects = max(bag_rows["object_id"].n_unique(), 1)
         splink_settings = SettingsCreator(
             link_type="link_only",
-            comparisons=comparisons(settings),
+            comparisons=[*comparisons(settings)],
             blocking_rules_to_generate_predictions=[],
             unique_id_column_name="unique_id",
             probability_two_random_records_match=1.0 / n_objects,
