@@ -21,6 +21,7 @@ from linkage.deterministic import PASS_METHODS
 from publication.allocation import NOT_IN_REGISTER, allocate
 from publication.cells import TOTAL_SECTOR, aggregate_cells
 from publication.residue_summary import residue_summary
+from tests.targets import HARD_SUBSET
 
 PROFILE = PROFILES["statistical"]
 LIVE = "Verblijfsobject in gebruik"
@@ -298,6 +299,6 @@ def test_a_harbour_of_ligplaatsen_links_into_the_ligplaats_sector(
         "ean", object_id=_as_ligplaats(pl.col("object_id"))
     )
     found = single.join(outcome.result.links.select("ean", "object_id"), on=["ean", "object_id"], how="semi")
-    assert found.height >= 0.9 * single.height
+    assert found.height >= HARD_SUBSET * single.height
     sectors = outcome.allocation.filter(pl.col("object_id").is_not_null())["sector"].unique()
     assert sectors.to_list() == ["ligplaats"]

@@ -23,8 +23,11 @@ from linkage.probabilistic import (
     summarise_model,
 )
 from linkage.woonplaats import resolve_woonplaatsen
+from tests.targets import HARD_SUBSET as TARGET
 
-SEED = 11
+# Every accuracy assertion below states its target and holds on each of these gemeenten, none of
+# which the thresholds were read from.
+SEEDS = (1, 11, 23)
 M_FLOOR = LinkageSettings().m_floor  # the floor of the default settings
 # The default rates give ~90 deterministic misses at 5,000 objects; raise the hard kinds so the
 # misses are numerous enough to measure (still every kind well below half the records).
@@ -33,10 +36,10 @@ NOISE = synth.NoiseConfig().with_overrides(
 )
 
 
-def _scored(noise: synth.NoiseConfig):
+def _scored(noise: synth.NoiseConfig, seed: int):
     """A synth gemeente prepared and scored as the engine does: woonplaatsen resolved, the
     deterministic passes' links as labels, every other connection scored."""
-    data = synth.generate(5000, seed=SEED, noise=noise)
+    data = synth.generate(5000, seed=seed, noise=noise)
     bag = normalise_bag(data.bag)
     connections = resolve_woonplaatsen(normalise_connections(data.connections), bag)
     by_id = registered_bag_id_pass(connections, bag)
@@ -45,9 +48,9 @@ def _scored(noise: synth.NoiseConfig):
     return data, bag, connections, labels, score_candidates(bag, connections, labels)
 
 
-@pytest.fixture(scope="module")
-def world():
-    return _scored(NOISE)
+@pytest.fixture(scope="module", params=SEEDS, ids=lambda seed: f"seed{seed}")
+def world(request):
+    return _scored(NOISE, request.param)
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +71,12 @@ def test_top_candidate_is_the_true_object_for_deterministic_misses(misses):
     assert misses.height >= 100
     # A suffix left out ("12" for "12A") with no usable id is a tie between siblings: no
     # address model can break it. Everything else must be placed.
-    resolvable = misses.filter(~pl.col("noise").str.contains("suffix_missing"))
-    assert resolvable["correct"].mean() >= 0.9  # measured 0.95 (seed 11)
-    assert misses["correct"].mean() >= 0.65  # measured 0.76 / 0.74 (seeds 1 / 11)
+    tie = pl.col("noise").str.contains("suffix_missing")
+    resolvable = misses.filter(~tie)
+    assert resolvable["correct"].mean() >= TARGET
+    # the ties at least as well as a coin between two siblings, the rest at the target
+    tie_share = misses.filter(tie).height / misses.height
+    assert misses["correct"].mean() >= TARGET * (1 - tie_share) + 0.5 * tie_share
 
 
 def test_true_object_beats_sibling_at_same_number_despite_postcode_typo(world, misses):
@@ -117,11 +123,15 @@ def test_m_respects_the_floor_and_every_distribution_sums_to_one(world):
 
 def test_better_agreeing_levels_weigh_more(world):
     """Along an ordinal comparison each step away from agreement is weaker evidence; the
-    registered id naming this object outweighs any single address field."""
+    registered id naming this object outweighs any single address field. A street cut at 24
+    characters that agrees is agreement, not a step away: rarer long names may weigh more than
+    the average exact name (seed 1), so it is only required to be evidence for the link."""
     levels = summarise_model(world[4].model)
+    cut = pl.col("level") == "truncated at 24"
     for comparison in ("postcode_clean", "huisnummer", "street_key", "distance", "bag_ref"):
-        weights = levels.filter(pl.col("comparison") == comparison)["weight"].to_list()
+        weights = levels.filter((pl.col("comparison") == comparison) & ~cut)["weight"].to_list()
         assert weights == sorted(weights, reverse=True) and weights[0] > 0 > weights[-1], comparison
+    assert levels.filter(cut)["weight"].item() > 0
     weight = dict(zip(levels["level"], levels["weight"], strict=True))
     exact_fields = ("postcode_clean exact", "huisnummer exact", "suffix_key exact", "street_key exact")
     assert weight["registered id is this object"] > max(weight[level] for level in exact_fields)
@@ -263,11 +273,12 @@ def test_candidates_are_bounded_and_use_every_rule(world):
     assert set(pairs["match_key"].unique().to_list()) == set(range(len(RULE_NAMES)))
 
 
-@pytest.fixture(scope="module")
-def lost_suffixes():
+@pytest.fixture(scope="module", params=SEEDS, ids=lambda seed: f"seed{seed}")
+def lost_suffixes(request):
     """A register that often drops suffixes and ids, scored as the engine scores it."""
     return _scored(
-        synth.NoiseConfig().with_overrides({"suffix_missing": 0.3, "suffix_variant": 0.3, "bag_id_missing": 0.4})
+        synth.NoiseConfig().with_overrides({"suffix_missing": 0.3, "suffix_variant": 0.3, "bag_id_missing": 0.4}),
+        request.param,
     )
 
 
@@ -297,4 +308,4 @@ def test_a_lost_suffix_goes_to_the_unit_whose_meter_is_not_yet_placed(lost_suffi
     )
     judged = lost.join(one_free, on="ean")
     assert judged.height >= 30
-    assert (judged["top"] == judged["object_id"]).mean() >= 0.9  # measured 1.0; 0.24 without the comparison
+    assert (judged["top"] == judged["object_id"]).mean() >= TARGET  # 0.24 without the comparison
