@@ -12,6 +12,7 @@ import linkage
 import synth
 from core.config import DATA_DIR_VARIABLE, PROFILES
 from tests.paths import SHARED
+from tests.runs import GoodRun, make_good_run
 
 LVBAG_DIR = SHARED / "data" / "lvbag"
 
@@ -41,6 +42,13 @@ def lvbag_dir() -> Path:
     if not LVBAG_DIR.exists():
         pytest.fail(f"the real LVBAG extracts are expected in {LVBAG_DIR}")
     return LVBAG_DIR
+
+
+@pytest.fixture(scope="session")
+def good_small_run(tmp_path_factory: pytest.TempPathFactory) -> GoodRun:
+    """One good `koppelwerk run` of a small synth delivery, for every test that needs a last good
+    run to break, copy or compare with (tests/runs.py)."""
+    return make_good_run(tmp_path_factory.mktemp("good_small_run"))
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,6 @@ the error names it, and the output folder keeps the last good run."""
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -15,52 +14,10 @@ from test_uncertainty_disclosure import uncontrolled
 
 import linkage
 import publication.disclosure
-import synth
-from core.config import DATA_DIR_VARIABLE, DisclosureRules
+from core.config import DisclosureRules
 from koppelwerk.cli import main
 from pipelines.publication import assets as publication_assets
-
-
-@pytest.fixture(scope="module")
-def delivery(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("checks_delivery")
-    synth.write(synth.generate(800, seed=31), out)
-    return out
-
-
-@pytest.fixture(scope="module")
-def good_run(delivery: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One good run of the delivery, in a module-wide data folder and Dagster instance."""
-    root = tmp_path_factory.mktemp("checks_good_run")
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv(DATA_DIR_VARIABLE, str(root / "data"))
-        env.setenv("DAGSTER_HOME", str(root / "dagster_home"))
-        assert _run(delivery, root / "out") == 0
-    return root / "out"
-
-
-def _run(delivery: Path, out: Path) -> int:
-    return main(
-        [
-            "run",
-            "--bag",
-            str(delivery / "bag.parquet"),
-            "--connections",
-            str(delivery / "connections.parquet"),
-            "--consumption",
-            str(delivery / "consumption.parquet"),
-            "--out",
-            str(out),
-        ]
-    )
-
-
-def _tree(root: Path) -> dict[str, str]:
-    return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and ".staging" not in p.relative_to(root).parts
-    }
+from tests.runs import GoodRun, run_arguments, tree
 
 
 def _drop_a_residue_row(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,8 +117,7 @@ def _uncontrolled_uncertainty(monkeypatch: pytest.MonkeyPatch) -> None:
     ],
 )
 def test_a_violating_frame_stops_the_run_naming_the_check(
-    delivery: Path,
-    good_run: Path,
+    good_small_run: GoodRun,
     tmp_path: Path,
     dagster_home: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -170,12 +126,12 @@ def test_a_violating_frame_stops_the_run_naming_the_check(
     check: str,
 ) -> None:
     out = tmp_path / "out"
-    shutil.copytree(good_run, out)
-    before = _tree(out)
+    shutil.copytree(good_small_run.out, out)
+    before = tree(out)
     capsys.readouterr()
 
     violation(monkeypatch)
-    assert _run(delivery, out) != 0
+    assert main(run_arguments(good_small_run.delivery, out)) != 0
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("koppelwerk: error: ") and check in error
-    assert _tree(out) == before
+    assert tree(out) == before
