@@ -236,6 +236,37 @@ class UncertaintyThresholds:
 
 
 @dataclass(frozen=True)
+class EngineSettings:
+    """How much of the machine DuckDB may take: every connection the run opens (the warehouse's
+    and Splink's) gets this memory limit and threads, and spills beyond it to the run's spill
+    folder (`RunConfig.spill_folder`). DuckDB's own default, 80 % of the machine's memory per
+    connection, let a 1M-object run grow to 22 GB on 24."""
+
+    duckdb_memory_gb: float = _setting(
+        2.0,
+        "positive",
+        """Memory limit of each DuckDB connection, GB; above it DuckDB spills to the spill folder.
+        Two connections are open at most (the warehouse's and Splink's), next to polars.""",
+    )
+    duckdb_threads: int = _setting(
+        2,
+        "positive",
+        """Threads of each DuckDB connection of the warehouse (Splink's: `linkage.threads`).""",
+    )
+
+    def __post_init__(self) -> None:
+        _check_values(self)
+
+    def duckdb_config(self, spill_folder: Path) -> dict[str, Any]:
+        """The `config` of `duckdb.connect`: memory limit, threads, spill folder."""
+        return {
+            "memory_limit": f"{self.duckdb_memory_gb}GB",
+            "threads": str(self.duckdb_threads),
+            "temp_directory": str(spill_folder),
+        }
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """Everything one linkage run needs to know."""
 
@@ -249,6 +280,17 @@ class RunConfig:
     disclosure: DisclosureRules = field(default_factory=DisclosureRules)
     uncertainty: UncertaintyThresholds = field(default_factory=UncertaintyThresholds)
     linkage: LinkageSettings = field(default_factory=LinkageSettings)
+    engine: EngineSettings = field(default_factory=EngineSettings)
+    # where DuckDB spills what does not fit its memory limit; by default `data_dir / "spill"`
+    spill_dir: Path | None = None
+
+    @property
+    def spill_folder(self) -> Path:
+        return self.spill_dir or self.data_dir / "spill"
+
+    def duckdb_config(self) -> dict[str, Any]:
+        """`EngineSettings.duckdb_config` with this run's spill folder."""
+        return self.engine.duckdb_config(self.spill_folder)
 
     def run_folder(self, run_id: str) -> RunFolder:
         """Where run `run_id` stages its outputs, and where its warehouse and log live."""
@@ -272,6 +314,7 @@ SETTING_SECTIONS: dict[str, type[Any]] = {
     "linkage": LinkageSettings,
     "disclosure": DisclosureRules,
     "uncertainty": UncertaintyThresholds,
+    "engine": EngineSettings,
 }
 
 

@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         f"(default: ${DATA_DIR_VARIABLE}, else ./.koppelwerk)",
     )
     run.add_argument(
+        "--spill-dir",
+        type=Path,
+        default=None,
+        help="where DuckDB spills what exceeds engine.duckdb_memory_gb (default: DATA_DIR/spill)",
+    )
+    run.add_argument(
         "--set",
         dest="settings",
         action="append",
@@ -196,6 +202,7 @@ def run_config(args: argparse.Namespace) -> RunConfig:
         year=args.year,
         profile=args.profile,
         **({"data_dir": args.data_dir.resolve()} if args.data_dir else {}),
+        spill_dir=args.spill_dir.resolve() if args.spill_dir else None,
     )
     config = with_settings(config, args.settings)
     if config.data_dir == config.out_dir or config.out_dir in config.data_dir.parents:

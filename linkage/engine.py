@@ -8,6 +8,7 @@ one residue row. `conservation_violations` checks that promise.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,10 +45,15 @@ class LinkageResult:
 
 
 def link(
-    bag: pl.DataFrame, connections: pl.DataFrame, profile: UseProfile, settings: LinkageSettings | None = None
+    bag: pl.DataFrame,
+    connections: pl.DataFrame,
+    profile: UseProfile,
+    settings: LinkageSettings | None = None,
+    duckdb_config: Mapping[str, str] | None = None,
 ) -> LinkageResult:
     """Link normalised connections to normalised BAG rows under a use profile, with the tuning
-    numbers of `settings` (by default `LinkageSettings()`, the documented defaults)."""
+    numbers of `settings` (by default `LinkageSettings()`, the documented defaults) and Splink's
+    DuckDB connection configured by `duckdb_config` (memory limit, spill folder)."""
     settings = settings or LinkageSettings()
     connections = resolve_woonplaatsen(connections, bag, settings)
     described = describe(connections, settings=settings)
@@ -68,7 +74,12 @@ def link(
     deterministic = pl.concat(link_parts)
 
     scored = score_candidates(
-        bag, connections, deterministic.select("ean", "object_id"), to_score=remaining["ean"], settings=settings
+        bag,
+        connections,
+        deterministic.select("ean", "object_id"),
+        to_score=remaining["ean"],
+        settings=settings,
+        duckdb_config=duckdb_config,
     )
     best = best_candidates(scored.pairs)
     probabilistic, rejected = assign(best, profile)

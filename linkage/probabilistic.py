@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +94,7 @@ def score_candidates(
     labelled_pairs: pl.DataFrame,
     to_score: pl.Series | None = None,
     settings: LinkageSettings | None = None,
+    duckdb_config: Mapping[str, str] | None = None,
 ) -> ScoredPairs:
     """Train on the whole register, then score the candidates of the connections in `to_score`.
 
@@ -103,12 +105,14 @@ def score_candidates(
         to_score: EANs to score; by default every connection not in `labelled_pairs`.
         settings: the tuning numbers (`m_floor`, `u_sample_pairs`, `m_sample_connections`, `seed`,
             `threads`); by default `LinkageSettings()`.
+        duckdb_config: the `config` of Splink's DuckDB connection (memory limit, spill folder:
+            `core.config.RunConfig.duckdb_config`); its threads are `settings.threads`.
     """
     settings = settings or LinkageSettings()
     if to_score is None:
         to_score = connections.join(labelled_pairs.select("ean"), on="ean", how="anti")["ean"]
     bag_rows = candidate_bag_rows(bag)
-    con = duckdb.connect()
+    con = duckdb.connect(config=dict(duckdb_config or {}))
     con.execute(f"SET threads = {settings.threads}")
     try:
         db_api = DuckDBAPI(connection=con)

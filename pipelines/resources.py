@@ -30,8 +30,9 @@ def _tunable(field_name: str) -> Any:
 
 
 class KoppelwerkSettings(dg.ConfigurableResource):
-    """Delivery paths, output folder, data folder, year and use profile of a run (defaults: the
-    sample; the data folder defaults to `core.config.default_data_dir()` at run time), and every
+    """Delivery paths, output folder, data folder, spill folder, year and use profile of a run
+    (defaults: the sample; the data folder defaults to `core.config.default_data_dir()` at run
+    time, the spill folder to its `spill/`), and every
     tuning setting of `core.config.SETTING_SECTIONS` as a field `section_name` (`koppelwerk
     settings` lists them)."""
 
@@ -40,6 +41,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
     consumption: str = str(SAMPLE_DIR / "consumption.parquet")
     out_dir: str = str(DEFAULT_OUT_DIR)
     data_dir: str | None = None
+    spill_dir: str | None = None
     year: int | None = None
     profile: str = "statistical"
 
@@ -67,6 +69,9 @@ class KoppelwerkSettings(dg.ConfigurableResource):
     # core.config.UncertaintyThresholds
     uncertainty_strict: float = _tunable("uncertainty_strict")
     uncertainty_loose: float = _tunable("uncertainty_loose")
+    # core.config.EngineSettings
+    engine_duckdb_memory_gb: float = _tunable("engine_duckdb_memory_gb")
+    engine_duckdb_threads: int = _tunable("engine_duckdb_threads")
 
     @classmethod
     def from_config(cls, config: RunConfig) -> "KoppelwerkSettings":
@@ -76,6 +81,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
             consumption=str(config.consumption),
             out_dir=str(config.out_dir),
             data_dir=str(config.data_dir),
+            spill_dir=str(config.spill_dir) if config.spill_dir else None,
             year=config.year,
             profile=config.profile,
             **{name: getattr(getattr(config, s.section), s.name) for name, s in _SETTINGS.items()},
@@ -92,6 +98,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
             consumption=Path(self.consumption).resolve(),
             out_dir=Path(self.out_dir).resolve(),
             data_dir=Path(self.data_dir).resolve() if self.data_dir else default_data_dir(),
+            spill_dir=Path(self.spill_dir).resolve() if self.spill_dir else None,
             year=self.year,
             profile=self.profile,  # type: ignore[arg-type]
             **sections,
@@ -118,13 +125,17 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
     def _folder(self, run_id: str) -> RunFolder:
         return self.settings.run_config().run_folder(run_id)
 
+    def _connect(self, path: Path, read_only: bool = False) -> duckdb.DuckDBPyConnection:
+        """A connection under the run's memory limit, threads and spill folder."""
+        return duckdb.connect(str(path), read_only=read_only, config=self.settings.run_config().duckdb_config())
+
     def handle_output(self, context: dg.OutputContext, obj: pl.DataFrame | None) -> None:
         if obj is None:
             return
         table = context.asset_key.path[-1]
         path = self._folder(context.run_id).staging_warehouse
         path.parent.mkdir(parents=True, exist_ok=True)
-        with duckdb.connect(str(path)) as con:
+        with self._connect(path) as con:
             con.register("frame", obj.to_arrow())
             con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM frame')
         context.add_output_metadata({"rows": obj.height, "table": table})
@@ -134,7 +145,7 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         folder = self._folder(context.step_context.run_id)
         for path in (folder.staging_warehouse, folder.warehouse):
             if path.exists():
-                with duckdb.connect(str(path), read_only=True) as con:
+                with self._connect(path, read_only=True) as con:
                     found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()
                     if found and found[0]:
                         return con.sql(f'SELECT * FROM "{table}"').pl()

@@ -13,6 +13,8 @@ rises. Records without a link or a candidate (most residue) are affected, not co
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import polars as pl
 
 import linkage
@@ -82,13 +84,15 @@ def fix_impact(
     profile: UseProfile,
     defects: tuple[str, ...] = tuple(DEFECTS),
     settings: LinkageSettings | None = None,
+    duckdb_config: Mapping[str, str] | None = None,
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
     `connections` and `bag` are the ingested (not normalised) deliveries, `links` the run's, and
     `corrections` the object each connection's right values come from (`run_corrections`; a
     benchmark passes the truth instead, to see how far the estimate is off). `settings` are the
-    run's linkage tuning numbers, for the re-linkage (by default `LinkageSettings()`).
+    run's linkage tuning numbers, for the re-linkage (by default `LinkageSettings()`), and
+    `duckdb_config` its Splink connection's configuration (`linkage.link`).
     """
     normalised_bag = linkage.normalise_bag(bag)
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
@@ -122,7 +126,9 @@ def fix_impact(
             [connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)]
         )
         after = _best_link(
-            linkage.link(normalised_bag, linkage.normalise_connections(repaired), profile, settings).links
+            linkage.link(
+                normalised_bag, linkage.normalise_connections(repaired), profile, settings, duckdb_config
+            ).links
         )
     compared = (
         frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects])

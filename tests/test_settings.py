@@ -349,3 +349,52 @@ def test_the_street_prefix_setting_decides_when_a_cut_prefix_agrees() -> None:
 def test_the_typo_length_setting_decides_which_words_may_be_one_typo_off() -> None:
     assert classify_word("lichmast") == ("public_lighting", "lichtmast", "typo")  # 8 letters
     assert classify_word("lichmast", settings=LinkageSettings(description_typo_min_length=9)) is None
+
+
+# --- the engine: DuckDB's memory limit, threads and spill folder --------------------------------
+
+
+def test_the_engine_settings_reach_every_duckdb_connection_of_a_run(tmp_path: Path) -> None:
+    """The warehouse's connections and Splink's get the memory limit, threads and spill folder
+    of the run's configuration: a connection opened with them reports them back."""
+    config = with_settings(
+        RunConfig(data_dir=tmp_path / "data"), ["engine.duckdb_memory_gb=0.5", "engine.duckdb_threads=1"]
+    )
+    assert config.spill_folder == tmp_path / "data" / "spill"
+    with duckdb.connect(config=config.duckdb_config()) as con:
+        limit, threads, spill = con.execute(
+            "SELECT current_setting('memory_limit'), current_setting('threads'), current_setting('temp_directory')"
+        ).fetchone()  # type: ignore[misc]
+    assert limit in ("476.8 MiB", "500.0 MB", "0.5 GB")
+    assert threads == 1
+    assert spill == str(tmp_path / "data" / "spill")
+    elsewhere = dataclasses.replace(config, spill_dir=tmp_path / "elsewhere")
+    assert elsewhere.duckdb_config()["temp_directory"] == str(tmp_path / "elsewhere")
+
+
+def test_splink_under_a_tight_memory_limit_gives_the_same_links(tmp_path: Path) -> None:
+    """The limit bounds memory, never the result: scoring in 64 MB links as without a limit."""
+    data = synth.generate(3000, seed=4)
+    bag, connections = linkage.normalise_bag(data.bag), linkage.normalise_connections(data.connections)
+    profile = RunConfig().use_profile
+    free = linkage.link(bag, connections, profile)
+    spill = tmp_path / "spill"
+    tight = linkage.link(
+        bag, connections, profile, duckdb_config={"memory_limit": "64MB", "temp_directory": str(spill)}
+    )
+    assert tight.links.equals(free.links)
+    assert tight.residue.equals(free.residue)
+
+
+def test_run_spill_dir_reaches_the_run_config(tmp_path: Path) -> None:
+    args = cli._parser().parse_args(
+        [
+            *("run", "--bag", "sample/bag.parquet", "--connections", "sample/connections.csv"),
+            *("--consumption", "sample/consumption.parquet", "--out", str(tmp_path / "out")),
+            *("--spill-dir", str(tmp_path / "spill"), "--set", "engine.duckdb_memory_gb=3"),
+        ]
+    )
+    config = cli.run_config(args)
+    assert config.spill_folder == tmp_path / "spill"
+    assert config.duckdb_config()["memory_limit"] == "3.0GB"
+    assert KoppelwerkSettings.from_config(config).run_config().duckdb_config() == config.duckdb_config()

@@ -44,7 +44,7 @@ def link_connections(
 ):
     config = settings.run_config()
     profile = config.use_profile
-    result = linkage.link(normalised_bag, normalised_connections, profile, config.linkage)
+    result = linkage.link(normalised_bag, normalised_connections, profile, config.linkage, config.duckdb_config())
     n_linked = result.links["ean"].n_unique()
     context.log.info(
         f"linked {n_linked} of {normalised_connections.height} connections "

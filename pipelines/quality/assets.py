@@ -73,7 +73,13 @@ def source_holder_reports(
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     corrections = run_corrections(frames["links"], frames["residue"], frames["unresolved_candidates"])
     impact = fix_impact(
-        frames["connections"], frames["bag"], frames["links"], corrections, config.use_profile, settings=config.linkage
+        frames["connections"],
+        frames["bag"],
+        frames["links"],
+        corrections,
+        config.use_profile,
+        settings=config.linkage,
+        duckdb_config=config.duckdb_config(),
     )
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
     previous = read_previous(run_folder.current("reports"))
