@@ -50,6 +50,10 @@ def _rss_gb(pid: int) -> float:
     return total / 1024**2
 
 
+class Failed(RuntimeError):
+    """A watched process ended with a non-zero code (-9: killed, usually by the kernel when out of memory)."""
+
+
 @dataclass
 class Watched:
     """One watched process: its wall time and peak memory, overall and per step."""
@@ -59,10 +63,10 @@ class Watched:
     steps: list[tuple[str, float, float]] = field(default_factory=list)  # (step, seconds, peak GB)
 
 
-def watch(command: list[str], env: dict[str, str]) -> Watched:
-    """Run `command`, sampling its memory and splitting its time by the step lines on stderr."""
+def watch(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Watched:
+    """Run `command` in `cwd`, sampling its memory and splitting its time by the step lines on stderr."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     marks: list[tuple[str, float]] = [("start-up", 0.0)]
     samples: list[tuple[float, float]] = []
     done = threading.Event()
@@ -84,7 +88,7 @@ def watch(command: list[str], env: dict[str, str]) -> Watched:
     done.set()
     sampler.join()
     if code != 0:
-        raise SystemExit(f"{command[0]} {command[1]} failed ({code}):\n{''.join(tail)}")
+        raise Failed(f"{command[0]} {command[1]} failed ({code}):\n{''.join(tail)}")
     bounds = [*[t for _, t in marks[1:]], wall]
     steps = []
     for (name, begin), end in zip(marks, bounds, strict=True):
@@ -119,7 +123,14 @@ class Measured:
 
 
 def _environment(work: Path) -> dict[str, str]:
-    return {**os.environ, "DAGSTER_HOME": str(work / "dagster"), "KOPPELWERK_DATA_DIR": str(work / "data")}
+    """Every process works in `work` (DuckDB spills beside its working directory when it has no
+    folder of its own), with the checkout importable for the peers."""
+    return {
+        **os.environ,
+        "DAGSTER_HOME": str(work / "dagster"),
+        "KOPPELWERK_DATA_DIR": str(work / "data"),
+        "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+    }
 
 
 def measure(n_objects: int, seed: int, peers: bool) -> Measured:
@@ -128,17 +139,22 @@ def measure(n_objects: int, seed: int, peers: bool) -> Measured:
         env = _environment(work)
         inputs = work / "in"
         synth_cmd = [str(KOPPELWERK), "synth", "--objects", str(n_objects), "--seed", str(seed), "--out", str(inputs)]
-        synth = watch(synth_cmd, env)
+        synth = watch(synth_cmd, env, work)
         print(f"{n_objects:,} objects: synth {synth.wall:.1f} s, {synth.peak:.2f} GB", flush=True)
         run_cmd = [str(KOPPELWERK), "run"]
         for kind in ("bag", "connections", "consumption"):
             run_cmd += [f"--{kind}", str(inputs / f"{kind}.parquet")]
-        run = watch([*run_cmd, "--out", str(work / "out")], env)
+        run = watch([*run_cmd, "--out", str(work / "out")], env, work)
         summary = json.loads((work / "out" / "run_summary.json").read_text())
         print(f"  run {run.wall:.1f} s, {run.peak:.2f} GB", flush=True)
         measured = Measured(n_objects, summary["connections_read"], synth, run)
+        print(_stages(measured), flush=True)
         for peer in PEERS if peers else ():
-            result = watch([sys.executable, "-c", _PEER, peer, str(inputs)], env)
+            try:
+                result = watch([sys.executable, "-c", _PEER, peer, str(inputs)], env, work)
+            except Failed as failure:
+                print(f"  {peer}: {str(failure).splitlines()[0]}", flush=True)
+                continue
             print(f"  {peer} {result.wall:.1f} s, {result.peak:.2f} GB", flush=True)
             measured.peers[peer] = result
         return measured
@@ -157,6 +173,15 @@ def _figures(watched: Watched) -> list[str]:
     return [f"{watched.wall:.1f}", f"{watched.peak:.2f}"]
 
 
+def _stages(r: Measured) -> str:
+    stage_rows = [
+        [name, f"{seconds:.1f}", f"{100 * seconds / r.run.wall:.0f} %", f"{peak:.2f}"]
+        for name, seconds, peak in sorted(r.run.steps, key=lambda step: -step[1])
+    ]
+    table = markdown_table(["stage", "s", "share", "peak GB"], stage_rows)
+    return f"Stages of the run at {r.objects:,} objects, longest first:\n\n{table}"
+
+
 def report(results: list[Measured]) -> str:
     rows = [[f"{r.objects:,}", f"{r.connections:,}", *_figures(r.synth), *_figures(r.run)] for r in results]
     parts = [
@@ -168,12 +193,7 @@ def report(results: list[Measured]) -> str:
         exponent = math.log(large.run.wall / small.run.wall) / math.log(large.objects / small.objects)
         parts.append(f"Run time grows as objects^{exponent:.2f} from {small.objects:,} to {large.objects:,} objects.")
     for r in results:
-        stage_rows = [
-            [name, f"{seconds:.1f}", f"{100 * seconds / r.run.wall:.0f} %", f"{peak:.2f}"]
-            for name, seconds, peak in sorted(r.run.steps, key=lambda step: -step[1])
-        ]
-        parts.append(f"Stages of the run at {r.objects:,} objects, longest first:")
-        parts.append(markdown_table(["stage", "s", "share", "peak GB"], stage_rows))
+        parts.append(_stages(r))
         if r.peers:
             peer_rows = [["koppelwerk run", *_figures(r.run), "1.00"]]
             peer_rows += [[name, *_figures(peer), f"{peer.wall / r.run.wall:.2f}"] for name, peer in r.peers.items()]
