@@ -50,10 +50,18 @@ def link(
     profile: UseProfile,
     settings: LinkageSettings | None = None,
     duckdb_config: Mapping[str, str] | None = None,
+    model: dict[str, Any] | None = None,
+    score_only: pl.Series | None = None,
 ) -> LinkageResult:
     """Link normalised connections to normalised BAG rows under a use profile, with the tuning
     numbers of `settings` (by default `LinkageSettings()`, the documented defaults) and Splink's
-    DuckDB connection configured by `duckdb_config` (memory limit, spill folder)."""
+    DuckDB connection configured by `duckdb_config` (memory limit, spill folder).
+
+    A re-link of a register the run has linked (`quality.fix_impact`) passes the run's `model`
+    (`LinkageResult.model`) instead of training one, and the EANs whose records it changed as
+    `score_only`: only those are scored, so every other connection the deterministic passes
+    leave ends in the residue, and only the links and residue of `score_only` and of the
+    deterministic passes mean what they say."""
     settings = settings or LinkageSettings()
     connections = resolve_woonplaatsen(connections, bag, settings)
     described = describe(connections, settings=settings)
@@ -73,13 +81,19 @@ def link(
         remaining = remaining.join(links.select("ean"), on="ean", how="anti")
     deterministic = pl.concat(link_parts)
 
+    to_score = (
+        remaining["ean"]
+        if score_only is None
+        else remaining["ean"].filter(remaining["ean"].is_in(score_only.implode()))
+    )
     scored = score_candidates(
         bag,
         connections,
         deterministic.select("ean", "object_id"),
-        to_score=remaining["ean"],
+        to_score=to_score,
         settings=settings,
         duckdb_config=duckdb_config,
+        model=model,
     )
     best = best_candidates(scored.pairs)
     probabilistic, rejected = assign(best, profile)

@@ -95,6 +95,7 @@ def score_candidates(
     to_score: pl.Series | None = None,
     settings: LinkageSettings | None = None,
     duckdb_config: Mapping[str, str] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> ScoredPairs:
     """Train on the whole register, then score the candidates of the connections in `to_score`.
 
@@ -107,6 +108,9 @@ def score_candidates(
             `threads`); by default `LinkageSettings()`.
         duckdb_config: the `config` of Splink's DuckDB connection (memory limit, spill folder:
             `core.config.RunConfig.duckdb_config`); its threads are `settings.threads`.
+        model: a model this register was already trained to (`ScoredPairs.model` of an earlier
+            call), to score with instead of training: re-linking a few corrected records costs
+            their scoring only.
     """
     settings = settings or LinkageSettings()
     if to_score is None:
@@ -121,24 +125,10 @@ def score_candidates(
         bag_sdf = db_api.register(bag_records, dataset_display_name="bag")
         conn_sdf = db_api.register(conn_records, dataset_display_name="connections")
 
-        n_objects = max(bag_rows["object_id"].n_unique(), 1)
-        splink_settings = SettingsCreator(
-            link_type="link_only",
-            comparisons=[*comparisons(settings)],
-            blocking_rules_to_generate_predictions=[],
-            unique_id_column_name="unique_id",
-            probability_two_random_records_match=1.0 / n_objects,
-            retain_matching_columns=False,
-            retain_intermediate_calculation_columns=False,
-        )
-        trainer = _quiet(Linker([bag_sdf, conn_sdf], splink_settings))
-        _estimate_u(trainer, bag_records.height, conn_records.height, settings)
-        model = _saved_model(trainer)
-
-        pool = _training_pool(connections, bag_rows, labelled_pairs, settings)
-        gammas = _gammas(trainer, con, pool, bag_records, conn_records)
-        m_estimates = _m_from_labels(gammas, model)
-        model = _apply_parameters(model, m_estimates, n_pairs_sampled=settings.u_sample_pairs, m_floor=settings.m_floor)
+        if model is None:
+            model = _trained_model(
+                con, [bag_sdf, conn_sdf], bag_rows, (bag_records, conn_records), connections, labelled_pairs, settings
+            )
 
         pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag_rows)
         if pairs.height == 0:
@@ -149,6 +139,37 @@ def score_candidates(
     finally:
         con.close()
     return ScoredPairs(pairs=_per_object(scored, pairs), model=model)
+
+
+def _trained_model(
+    con: duckdb.DuckDBPyConnection,
+    tables: list[Any],
+    bag_rows: pl.DataFrame,
+    records: tuple[pl.DataFrame, pl.DataFrame],
+    connections: pl.DataFrame,
+    labelled_pairs: pl.DataFrame,
+    settings: LinkageSettings,
+) -> dict[str, Any]:
+    """u by random sampling, m from the labels (see the module docstring). `tables` are the
+    registered Splink tables of the BAG and register `records`."""
+    bag_records, conn_records = records
+    n_objects = max(bag_rows["object_id"].n_unique(), 1)
+    splink_settings = SettingsCreator(
+        link_type="link_only",
+        comparisons=[*comparisons(settings)],
+        blocking_rules_to_generate_predictions=[],
+        unique_id_column_name="unique_id",
+        probability_two_random_records_match=1.0 / n_objects,
+        retain_matching_columns=False,
+        retain_intermediate_calculation_columns=False,
+    )
+    trainer = _quiet(Linker(tables, splink_settings))
+    _estimate_u(trainer, bag_records.height, conn_records.height, settings)
+    model = _saved_model(trainer)
+    pool = _training_pool(connections, bag_rows, labelled_pairs, settings)
+    gammas = _gammas(trainer, con, pool, bag_records, conn_records)
+    m_estimates = _m_from_labels(gammas, model)
+    return _apply_parameters(model, m_estimates, n_pairs_sampled=settings.u_sample_pairs, m_floor=settings.m_floor)
 
 
 def _estimate_u(linker: Linker, n_bag: int, n_connections: int, settings: LinkageSettings) -> None:

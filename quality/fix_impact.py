@@ -4,9 +4,10 @@ A defect can only be corrected where the right value can be told. For a linked c
 the object the run linked it to; for one left `unresolved` it is the model's best candidate, below
 the threshold: the estimate then answers "if your correction confirmed our best guess". That
 object's BAG id fills a missing or dead `bag_id`, its postcode a missing or malformed one. The
-whole register is linked once more with every correctable defect corrected (one linkage, not one
-per class: each costs as much as the run's own), and each defect class is judged on its own
-records, per netbeheerder: how many link that did not, how many move from the model to a
+register is linked once more with every correctable defect corrected (one re-link, not one per
+class), by the run's trained model: the deterministic passes run over the whole register, the
+model scores only the corrected records. Each defect class is judged on its own records, per
+netbeheerder: how many link that did not, how many move from the model to a
 deterministic pass (a registered id the address confirms), and how much their match probability
 rises. Records without a link or a candidate (most residue) are affected, not correctable.
 """
@@ -14,6 +15,7 @@ rises. Records without a link or a candidate (most residue) are affected, not co
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import polars as pl
 
@@ -85,6 +87,7 @@ def fix_impact(
     defects: tuple[str, ...] = tuple(DEFECTS),
     settings: LinkageSettings | None = None,
     duckdb_config: Mapping[str, str] | None = None,
+    model: dict[str, Any] | None = None,
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
@@ -92,7 +95,11 @@ def fix_impact(
     `corrections` the object each connection's right values come from (`run_corrections`; a
     benchmark passes the truth instead, to see how far the estimate is off). `settings` are the
     run's linkage tuning numbers, for the re-linkage (by default `LinkageSettings()`), and
-    `duckdb_config` its Splink connection's configuration (`linkage.link`).
+    `duckdb_config` its Splink connection's configuration (`linkage.link`). With the run's
+    trained `model`, only the corrected records are scored, with that model: the re-link costs
+    the deterministic passes and their scoring, not a second training and scoring of the whole
+    register (without it, as a benchmark's truth-corrected re-link does, the register is
+    trained on and scored again).
     """
     normalised_bag = linkage.normalise_bag(bag)
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
@@ -127,7 +134,13 @@ def fix_impact(
         )
         after = _best_link(
             linkage.link(
-                normalised_bag, linkage.normalise_connections(repaired), profile, settings, duckdb_config
+                normalised_bag,
+                linkage.normalise_connections(repaired),
+                profile,
+                settings,
+                duckdb_config,
+                model=model,
+                score_only=fixed["ean"] if model is not None else None,
             ).links
         )
     compared = (

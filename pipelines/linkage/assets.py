@@ -34,6 +34,9 @@ def normalised_connections(connections: pl.DataFrame) -> pl.DataFrame:
         "residue": dg.AssetOut(description="One row per connection without a link, with its class."),
         "linkage_curve": dg.AssetOut(description="Link rate and estimated precision per probability threshold."),
         "unresolved_candidates": dg.AssetOut(description="Best candidate of each connection left unresolved."),
+        "linkage_model": dg.AssetOut(
+            description="The trained Splink model (one row, `model`: its JSON), for re-links with the run's model."
+        ),
     },
 )
 def link_connections(
@@ -59,6 +62,7 @@ def link_connections(
     model_path.write_text(json.dumps(result.model, indent=1))
     yield dg.Output(result.curve, output_name="linkage_curve", metadata={"model": str(model_path)})
     yield dg.Output(result.unresolved_candidates, output_name="unresolved_candidates")
+    yield dg.Output(pl.DataFrame({"model": [json.dumps(result.model)]}), output_name="linkage_model")
 
 
 @dg.asset(group_name=GROUP, description="Connected components of objects and the connections they share.")

@@ -60,7 +60,7 @@ def delivery_validation(
     ins={
         **_INS,
         **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
-        **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates")},
+        **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates", "linkage_model")},
     },
     description="One quality report (HTML and JSON) per netbeheerder and per gemeente, on its own records only.",
 )
@@ -80,6 +80,7 @@ def source_holder_reports(
         config.use_profile,
         settings=config.linkage,
         duckdb_config=config.duckdb_config(),
+        model=json.loads(frames["linkage_model"]["model"].item()),
     )
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
     previous = read_previous(run_folder.current("reports"))
