@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from core.config import LinkageSettings, UseProfile
+from core.progress import Progress, silent
 from linkage.assign import assign, best_candidates, linkage_curve
 from linkage.bag_status import is_under_construction
 from linkage.collective import common_area_links, expand_collective_gas
@@ -52,6 +53,7 @@ def link(
     duckdb_config: Mapping[str, str] | None = None,
     model: dict[str, Any] | None = None,
     score_only: pl.Series | None = None,
+    progress: Progress = silent,
 ) -> LinkageResult:
     """Link normalised connections to normalised BAG rows under a use profile, with the tuning
     numbers of `settings` (by default `LinkageSettings()`, the documented defaults) and Splink's
@@ -61,8 +63,9 @@ def link(
     (`LinkageResult.model`) instead of training one, and the EANs whose records it changed as
     `score_only`: only those are scored, so every other connection the deterministic passes
     leave ends in the residue, and only the links and residue of `score_only` and of the
-    deterministic passes mean what they say."""
+    deterministic passes mean what they say. `progress` hears of each phase."""
     settings = settings or LinkageSettings()
+    progress("woonplaatsen, descriptions and capacities", 0, connections.height)
     connections = resolve_woonplaatsen(connections, bag, settings)
     described = describe(connections, settings=settings)
     capacities = capacity_classes(connections, described, settings)
@@ -70,6 +73,7 @@ def link(
     remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
     n_linkable = remaining.height
 
+    progress("common areas and deterministic passes", connections.height - n_linkable, connections.height)
     common_areas = common_area_links(remaining, bag, settings)
     remaining = remaining.join(common_areas.select("ean"), on="ean", how="anti")
 
@@ -86,6 +90,7 @@ def link(
         if score_only is None
         else remaining["ean"].filter(remaining["ean"].is_in(score_only.implode()))
     )
+    progress("Splink scoring of the rest", connections.height - remaining.height, connections.height)
     scored = score_candidates(
         bag,
         connections,
@@ -95,6 +100,7 @@ def link(
         duckdb_config=duckdb_config,
         model=model,
     )
+    progress("assignment, collective gas and residue", connections.height - remaining.height, connections.height)
     best = best_candidates(scored.pairs)
     probabilistic, rejected = assign(best, profile)
     curve = linkage_curve(deterministic, best, n_linkable, profile.min_margin)

@@ -21,6 +21,7 @@ import polars as pl
 
 import linkage
 from core.config import LinkageSettings, UseProfile
+from core.progress import Progress, silent
 from linkage.assign import UNRESOLVED
 from linkage.bag_objects import one_row_per_object
 from linkage.bag_status import is_withdrawn
@@ -88,6 +89,7 @@ def fix_impact(
     settings: LinkageSettings | None = None,
     duckdb_config: Mapping[str, str] | None = None,
     model: dict[str, Any] | None = None,
+    progress: Progress = silent,
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
@@ -128,6 +130,7 @@ def fix_impact(
         for column in spoiled
     )
     after = before
+    progress("corrected records", fixed.height, frame.height)
     if fixed.height:
         repaired = pl.concat(
             [connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)]
@@ -141,6 +144,7 @@ def fix_impact(
                 duckdb_config,
                 model=model,
                 score_only=fixed["ean"] if model is not None else None,
+                progress=lambda phase, done=None, total=None: progress(f"re-link: {phase}", done, total),
             ).links
         )
     compared = (

@@ -7,6 +7,7 @@ import polars as pl
 
 import linkage
 from linkage.complexes import complexes as build_complexes
+from pipelines.progress import reporting
 from pipelines.resources import KoppelwerkSettings
 
 GROUP = "linkage"
@@ -47,7 +48,10 @@ def link_connections(
 ):
     config = settings.run_config()
     profile = config.use_profile
-    result = linkage.link(normalised_bag, normalised_connections, profile, config.linkage, config.duckdb_config())
+    with reporting(context) as progress:
+        result = linkage.link(
+            normalised_bag, normalised_connections, profile, config.linkage, config.duckdb_config(), progress=progress
+        )
     n_linked = result.links["ean"].n_unique()
     context.log.info(
         f"linked {n_linked} of {normalised_connections.height} connections "

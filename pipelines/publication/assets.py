@@ -8,6 +8,7 @@ import polars as pl
 from core.run_folder import PUBLIC, RunFolder, promote, run_manifest
 from data_contracts import validate_output
 from ingestion.preflight import select_year
+from pipelines.progress import reporting
 from pipelines.resources import KoppelwerkSettings
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
@@ -48,6 +49,7 @@ def sector_energy_statistics(settings: KoppelwerkSettings, statistics_cells: pl.
     "threshold, and its part through probabilistic links (internal, never published).",
 )
 def uncertainty_contributions(
+    context: dg.AssetExecutionContext,
     settings: KoppelwerkSettings,
     allocation: pl.DataFrame,
     consumption: pl.DataFrame,
@@ -58,16 +60,19 @@ def uncertainty_contributions(
     normalised_bag: pl.DataFrame,
 ) -> pl.DataFrame:
     config = settings.run_config()
-    strict, loose = threshold_allocations(
-        select_year(consumption, config.year),
-        links,
-        residue,
-        unresolved_candidates,
-        normalised_connections,
-        normalised_bag,
-        config.uncertainty,
-    )
-    return connection_contributions(allocation, strict, loose)
+    with reporting(context) as progress:
+        progress("allocation at the strict and loose thresholds")
+        strict, loose = threshold_allocations(
+            select_year(consumption, config.year),
+            links,
+            residue,
+            unresolved_candidates,
+            normalised_connections,
+            normalised_bag,
+            config.uncertainty,
+        )
+        progress("contributions per cell and connection", 0, allocation.height)
+        return connection_contributions(allocation, strict, loose)
 
 
 @dg.asset(

@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import polars as pl
 
+from pipelines.progress import reporting
 from pipelines.resources import KoppelwerkSettings
 from quality.demands import with_demands
 from quality.expectations import validate_deliveries
@@ -45,7 +46,9 @@ def delivery_validation(
     config = settings.run_config()
     folder = settings.run_folder(context).staging / "quality"
     folder.mkdir(exist_ok=True)
-    validation = validate_deliveries(delivery_results(frames), config.profile, docs_dir=folder / "data_docs")
+    with reporting(context) as progress:
+        progress("Great Expectations suites of the three deliveries")
+        validation = validate_deliveries(delivery_results(frames), config.profile, docs_dir=folder / "data_docs")
     (folder / "validation.json").write_text(json.dumps(validation.to_dicts(), indent=1))
     missed = validation.filter(~pl.col("passed"))
     context.log.info(
@@ -72,16 +75,18 @@ def source_holder_reports(
     results = delivery_results(frames)
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     corrections = run_corrections(frames["links"], frames["residue"], frames["unresolved_candidates"])
-    impact = fix_impact(
-        frames["connections"],
-        frames["bag"],
-        frames["links"],
-        corrections,
-        config.use_profile,
-        settings=config.linkage,
-        duckdb_config=config.duckdb_config(),
-        model=json.loads(frames["linkage_model"]["model"].item()),
-    )
+    with reporting(context) as progress:
+        impact = fix_impact(
+            frames["connections"],
+            frames["bag"],
+            frames["links"],
+            corrections,
+            config.use_profile,
+            settings=config.linkage,
+            duckdb_config=config.duckdb_config(),
+            model=json.loads(frames["linkage_model"]["model"].item()),
+            progress=progress,
+        )
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
     previous = read_previous(run_folder.current("reports"))
     reports = build_reports(compliance, impact, deliveries, config.profile, previous)
