@@ -134,9 +134,12 @@ def threshold_allocations(
 
 def _per_connection(allocation: pl.DataFrame) -> pl.DataFrame:
     """Per (cell, connection) of `publication.cells.aggregate_cells`: the connection's volume in
-    the cell, the part through probabilistic links, and the objects it reaches there."""
+    the cell, the part through probabilistic links, and the objects it reaches there if it is a
+    dwelling cell (empty elsewhere: only the dwelling rule counts objects, and gathering every
+    connection's objects in every cell was most of this step's time)."""
     rows = allocation.with_columns(
-        probabilistic=pl.when(pl.col("method") == "probabilistic").then(pl.col("volume")).otherwise(0.0)
+        probabilistic=pl.when(pl.col("method") == "probabilistic").then(pl.col("volume")).otherwise(0.0),
+        dwelling_object=pl.when(pl.col("sector") == DWELLING_SECTOR).then(pl.col("object_id")),
     )
     frames = [
         rows.select(
@@ -146,7 +149,7 @@ def _per_connection(allocation: pl.DataFrame) -> pl.DataFrame:
             sector=pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR),
             product=pl.col("product").cast(pl.String),
             ean="ean",
-            object_id="object_id",
+            object_id="dwelling_object" if by_sector else pl.lit(None, pl.String),
             volume="volume",
             probabilistic="probabilistic",
         )
@@ -182,7 +185,7 @@ def connection_contributions(run: pl.DataFrame, strict: pl.DataFrame, loose: pl.
     """One row per (cell, connection) with `CELL_KEYS`, `ean`, and what the connection adds to the
     cell: `volume` (at the run's threshold), `probabilistic` (of that, through probabilistic
     links), `strict` and `loose` (its volume there at the other thresholds), and the `objects`
-    it reaches in the cell at any threshold. Arguments are allocations
+    it reaches in the cell at any threshold (dwelling cells only). Arguments are allocations
     (`publication.allocation.allocate`) at the three thresholds.
 
     Most connections are allocated alike at every threshold (a deterministic link stands at all
