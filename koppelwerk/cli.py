@@ -252,10 +252,13 @@ def _synth(args: argparse.Namespace) -> int:
         noise = synth.NoiseConfig.from_yaml(args.noise) if args.noise else synth.NoiseConfig()
         if args.overrides:
             noise = noise.with_overrides(dict(args.overrides))
-        dataset = synth.generate(args.objects, args.seed, noise)
-    except ValueError as error:  # unknown rate name, rate out of range, too few objects
+        # chunk by chunk: ten million objects in the memory of one chunk
+        paths = synth.write_generated(
+            args.objects, args.seed, args.out, noise, connections_format=args.connections_format
+        )
+    except ValueError as error:  # unknown rate name, rate out of range, too few objects, chunk share used up
         raise KoppelwerkError(str(error)) from error
-    for name, path in synth.write(dataset, args.out, connections_format=args.connections_format).items():
+    for name, path in paths.items():
         print(f"  {name:20} {path}")
     return 0
 

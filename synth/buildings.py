@@ -220,7 +220,7 @@ def build(n_units: int, regions: Regions, noise: NoiseConfig, rng: np.random.Gen
         y=y,
         street_top=streets.first_number + (street_numbers - 1) * streets.step,
         street_last_segment=street_last_segment,
-        segment_postcode=segment_postcodes(segment_woonplaats, regions.n_woonplaatsen, rng),
+        segment_postcode=segment_postcodes(segment_woonplaats, regions.n_woonplaatsen, regions.pc4_codes, rng),
     )
 
 

@@ -1,7 +1,8 @@
 """`generate`: one call from (size, seed, rates) to the five frames of a fictional delivery.
 
 Every step draws from its own named random stream (synth.streams), so the same arguments give
-the same frames, and the BAG side does not move when only a noise rate changes.
+the same frames, and the BAG side does not move when only a noise rate changes. `generate_chunk`
+builds one chunk of a run too large for memory (synth.chunks); `generate` is the run of one chunk.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ import polars as pl
 
 from synth import connections as conn
 from synth import vocabulary
+from synth.chunks import Chunk, single
 from synth.config import NoiseConfig
 from synth.consumption import consumption_frame, volumes
 from synth.infrastructure import infrastructure_connections, not_in_bag_connections
 from synth.places import World, build_world
 from synth.register import build_register
-from synth.streams import stream
+from synth.streams import Streams
 from synth.truth import truth_connections, truth_links
 
 MIN_OBJECTS = 100
@@ -57,41 +59,54 @@ def generate(n_objects: int, seed: int, noise: NoiseConfig = NoiseConfig(), year
     n_objects counts distinct BAG objects, withdrawn ones included; it must be at least 100 so
     that every phenomenon can occur. The seed must be a non-negative integer.
     """
+    check_arguments(n_objects, seed)
+    return generate_chunk(n_objects, noise, year, single(seed))[0]
+
+
+def check_arguments(n_objects: int, seed: int) -> None:
+    """Raise ValueError for a size or seed the generator does not take."""
     if n_objects < MIN_OBJECTS:
         raise ValueError(f"--objects must be at least {MIN_OBJECTS}, got {n_objects}")
     if seed < 0:
         raise ValueError(f"--seed must be a non-negative integer, got {seed}")
-    world = build_world(n_objects, seed, noise)
+
+
+def generate_chunk(n_objects: int, noise: NoiseConfig, year: int, chunk: Chunk) -> tuple[SynthDataset, tuple[int, ...]]:
+    """One chunk of a run: its dataset, and per operator the last EAN sequence number it used
+    (where the next chunk's EANs start). Arguments are not validated here: see `generate`."""
+    streams = chunk.streams
+    world = build_world(n_objects, noise, streams, chunk.namespace)
     # The unsorted plan is not kept by name here, so it is freed once the register has sorted it.
-    register = build_register(_plan(world, noise, seed), world, noise, stream(seed, "register"))
+    register = build_register(_plan(world, noise, streams), world, noise, chunk.ean_start, streams("register"))
     plan, ean = register.plan, register.connections["ean"]
     true_class = conn.true_class(plan, world)
-    missing = stream(seed, "consumption_missing").random(len(plan)) < noise.consumption_missing
-    volume = volumes(plan, world, stream(seed, "consumption"))
-    return SynthDataset(
+    missing = streams("consumption_missing").random(len(plan)) < noise.consumption_missing
+    volume = volumes(plan, world, streams("consumption"))
+    dataset = SynthDataset(
         bag=world.bag,
         connections=register.connections,
         consumption=consumption_frame(ean, plan, volume, missing, year),
         truth_links=truth_links(ean, plan, true_class, world),
         truth_connections=truth_connections(ean, true_class, {**register.masks, "consumption_missing": missing}),
         n_objects=n_objects,
-        seed=seed,
+        seed=streams.seed,
         year=year,
         noise=noise,
         gemeenten=_gemeenten(world),
     )
+    return dataset, register.ean_next
 
 
-def _plan(world: World, noise: NoiseConfig, seed: int) -> pl.DataFrame:
+def _plan(world: World, noise: NoiseConfig, streams: Streams) -> pl.DataFrame:
     """Every connection that exists, with what it truly is (see synth.connections)."""
     plan = pl.concat(
         [
-            conn.object_connections(world, noise, stream(seed, "objects")),
-            infrastructure_connections(world, noise, stream(seed, "infrastructure")),
-            not_in_bag_connections(world, noise, stream(seed, "not_in_bag")),
+            conn.object_connections(world, noise, streams("objects")),
+            infrastructure_connections(world, noise, streams("infrastructure")),
+            not_in_bag_connections(world, noise, streams("not_in_bag")),
         ]
     )
-    return conn.apply_inactive(plan, noise, stream(seed, "inactive"))
+    return conn.apply_inactive(plan, noise, streams("inactive"))
 
 
 def _gemeenten(world: World) -> list[dict[str, object]]:

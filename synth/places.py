@@ -19,8 +19,9 @@ from synth import ids
 from synth.buildings import Buildings
 from synth.columns import lookup, nullable
 from synth.config import NoiseConfig, at_least_one
+from synth.namespace import Namespace
 from synth.regions import Regions, build_regions
-from synth.streams import stream
+from synth.streams import Streams
 
 if TYPE_CHECKING:
     from polars._typing import PolarsDataType
@@ -73,12 +74,13 @@ class World:
         return ids.id_strings(np.where(index >= 0, self.object_id[np.maximum(index, 0)], -1), 16)
 
 
-def build_world(n_objects: int, seed: int, noise: NoiseConfig) -> World:
-    """n_objects addressable objects (withdrawn ones included) with their BAG rows."""
+def build_world(n_objects: int, noise: NoiseConfig, streams: Streams, namespace: Namespace) -> World:
+    """n_objects addressable objects (withdrawn ones included) with their BAG rows, their ids and
+    names from the namespace's pools."""
     n_predecessors = at_least_one(noise.withdrawn_predecessor * n_objects, noise.withdrawn_predecessor)
-    regions = build_regions(n_objects, stream(seed, "regions"))
-    units = bld.build(n_objects - n_predecessors, regions, noise, stream(seed, "buildings"))
-    rng = stream(seed, "bag")
+    regions = build_regions(n_objects, namespace, streams("regions"))
+    units = bld.build(n_objects - n_predecessors, regions, noise, streams("buildings"))
+    rng = streams("bag")
 
     successor = _choose_successors(units, n_predecessors, rng)
     if len(successor) < n_predecessors:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from synth import vocabulary
+from synth.namespace import Namespace
 
 OBJECTS_PER_GEMEENTE = 25_000
 # RD New (EPSG:28992) box the municipalities are placed in, inside the Dutch land area.
@@ -38,6 +39,7 @@ class Regions:
     woonplaats_y: np.ndarray
     woonplaats_elk_operator: np.ndarray
     woonplaats_gas_operator: np.ndarray
+    pc4_codes: np.ndarray  # the PC4 codes the postcodes may use
 
     @property
     def n_woonplaatsen(self) -> int:
@@ -64,20 +66,25 @@ class Streets:
         return len(self.woonplaats)
 
 
-def build_regions(n_objects: int, rng: np.random.Generator) -> Regions:
-    """Gemeenten with 1-4 woonplaatsen each, placed in RD space, with 2-3 grid operators by region."""
+def build_regions(n_objects: int, namespace: Namespace, rng: np.random.Generator) -> Regions:
+    """Gemeenten with 1-4 woonplaatsen each, placed in RD space, with 2-3 grid operators by region;
+    codes and names come from the namespace's pools."""
     n_gemeenten = max(1, round(n_objects / OBJECTS_PER_GEMEENTE))
-    codes = np.sort(rng.choice(np.arange(3, 2000), size=n_gemeenten, replace=False))
+    _check_pool("gemeente codes", namespace.gemeente_codes, n_gemeenten)
+    codes = np.sort(rng.choice(namespace.gemeente_codes, size=n_gemeenten, replace=False))
     per_gemeente = rng.choice(np.arange(1, 5), size=n_gemeenten, p=WOONPLAATSEN_PER_GEMEENTE)
     n_woonplaatsen = int(per_gemeente.sum())
     woonplaats_gemeente = np.repeat(np.arange(n_gemeenten), per_gemeente)
     is_main = np.r_[True, woonplaats_gemeente[1:] != woonplaats_gemeente[:-1]]
 
     names, old_names = vocabulary.place_names()
-    chosen = rng.choice(len(names), size=n_woonplaatsen + n_gemeenten, replace=False)
+    _check_pool("place names", namespace.place_names, n_woonplaatsen + n_gemeenten)
+    chosen = rng.choice(namespace.place_names, size=n_woonplaatsen + n_gemeenten, replace=False)
     woonplaats_name = [names[i] for i in chosen[:n_woonplaatsen]]
     woonplaats_old = [old_names[i] for i in chosen[:n_woonplaatsen]]
-    gemeente_name = _gemeente_names(rng, chosen[n_woonplaatsen:], names, woonplaats_name, is_main, per_gemeente)
+    gemeente_name = _gemeente_names(
+        rng, chosen[n_woonplaatsen:], names, woonplaats_name, is_main, per_gemeente, namespace.regional_names
+    )
     _share_one_name_across_gemeenten(woonplaats_name, woonplaats_old, woonplaats_gemeente, is_main)
 
     gemeente_size = rng.lognormal(0.0, 0.35, size=n_gemeenten)
@@ -94,7 +101,8 @@ def build_regions(n_objects: int, rng: np.random.Generator) -> Regions:
 
     # Some woonplaatsen were created under a former municipality, whose code their ids keep.
     former = ~is_main & (rng.random(n_woonplaatsen) < 0.15)
-    unused_codes = np.setdiff1d(np.arange(3, 2000), codes)
+    unused_codes = np.setdiff1d(namespace.gemeente_codes, codes)
+    _check_pool("gemeente codes", unused_codes, int(former.sum()))
     id_code = codes[woonplaats_gemeente].copy()
     id_code[former] = rng.choice(unused_codes, size=int(former.sum()), replace=False)
 
@@ -111,7 +119,16 @@ def build_regions(n_objects: int, rng: np.random.Generator) -> Regions:
         woonplaats_y=y,
         woonplaats_elk_operator=elk_operator,
         woonplaats_gas_operator=gas_operator,
+        pc4_codes=namespace.pc4_codes,
     )
+
+
+def _check_pool(what: str, pool: np.ndarray, needed: int) -> None:
+    """A clear error instead of numpy's when a chunk's share of a namespace is too small."""
+    if len(pool) < needed:
+        raise ValueError(
+            f"{needed} {what} needed but only {len(pool)} available in this chunk's share: use fewer objects or larger chunks"
+        )
 
 
 def _gemeente_names(
@@ -121,10 +138,11 @@ def _gemeente_names(
     woonplaats_name: list[str],
     is_main: np.ndarray,
     per_gemeente: np.ndarray,
+    regional_names: tuple[str, ...],
 ) -> list[str]:
     """Half the gemeenten are named after their main woonplaats; the rest (merged ones) are not."""
     main_names = [name for name, main in zip(woonplaats_name, is_main, strict=False) if main]
-    regional = list(vocabulary.REGIONAL_GEMEENTE_NAMES)
+    regional = list(regional_names)
     result = []
     for g, main_name in enumerate(main_names):
         if per_gemeente[g] == 1 or rng.random() < 0.5:

@@ -40,6 +40,8 @@ CONNECTIONS_SCHEMA: dict[str, PolarsDataType] = {
     "aansluitcapaciteit": pl.String,
 }
 
+# Sequence numbers of a run's EANs start above this, per operator (11 digits leave ample room).
+EAN_FIRST = 10**9
 # The parts of a BAG address the register copies (then distorts).
 ADDRESS_FIELDS = ("straatnaam", "huisnummer", "huisletter", "huisnummertoevoeging", "postcode")
 
@@ -52,15 +54,18 @@ class Register:
     plan: pl.DataFrame
     ean: np.ndarray  # int64
     masks: noise.Masks
+    ean_next: tuple[int, ...]  # per operator: the last sequence number handed out (or the start)
 
 
 def order_by_ean(
-    plan: pl.DataFrame, world: World, rng: np.random.Generator
-) -> tuple[pl.DataFrame, np.ndarray, np.ndarray]:
-    """Give every connection an EAN from its operator's range and sort by it.
+    plan: pl.DataFrame, world: World, ean_start: tuple[int, ...], rng: np.random.Generator
+) -> tuple[pl.DataFrame, np.ndarray, np.ndarray, tuple[int, ...]]:
+    """Give every connection an EAN from its operator's range, above `ean_start` per operator, and
+    sort by it.
 
     Sequence numbers are handed out in a random order, so EAN order says nothing about the
-    address. Returns the sorted plan, its EANs (int64) and its operators.
+    address. Returns the sorted plan, its EANs (int64), its operators and, per operator, the last
+    sequence number handed out: where the next chunk of a run starts, so EANs never repeat.
     """
     woonplaats = plan["woonplaats"].to_numpy()
     gas = plan["product"].to_numpy() == conn.GAS
@@ -70,17 +75,21 @@ def order_by_ean(
     company = np.array([code for _, code in vocabulary.NETBEHEERDERS])
     shuffled = rng.permutation(len(plan))
     seq = np.empty(len(plan), dtype=np.int64)
+    ean_next = []
     for index in range(len(company)):
         rows = shuffled[operator[shuffled] == index]
-        seq[rows] = ids.sequence(rng, len(rows), start=10**9)
+        seq[rows] = ids.sequence(rng, len(rows), start=ean_start[index])
+        ean_next.append(int(seq[rows].max()) if len(rows) else ean_start[index])
     ean = ids.eans(company[operator], seq)
     order = np.argsort(ean, kind="stable")
-    return plan[order], ean[order], operator[order]
+    return plan[order], ean[order], operator[order], tuple(ean_next)
 
 
-def build_register(plan: pl.DataFrame, world: World, config: NoiseConfig, rng: np.random.Generator) -> Register:
-    """The noisy register for an already planned set of connections."""
-    plan, ean, operator = order_by_ean(plan, world, rng)
+def build_register(
+    plan: pl.DataFrame, world: World, config: NoiseConfig, ean_start: tuple[int, ...], rng: np.random.Generator
+) -> Register:
+    """The noisy register for an already planned set of connections, its EANs above `ean_start`."""
+    plan, ean, operator, ean_next = order_by_ean(plan, world, ean_start, rng)
     rates = config.as_dict()
     masks: noise.Masks = {}
     units = world.buildings
@@ -160,7 +169,7 @@ def build_register(plan: pl.DataFrame, world: World, config: NoiseConfig, rng: n
     )
     masks["opposite_address"] = plan["opposite_address"].to_numpy()
     masks["description_vague"] = plan["description_vague"].to_numpy()
-    return Register(connections=frame, plan=plan, ean=ean, masks=masks)
+    return Register(connections=frame, plan=plan, ean=ean, masks=masks, ean_next=ean_next)
 
 
 def _group(rates: dict[str, float], group: str) -> dict[str, float]:
