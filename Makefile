@@ -19,7 +19,7 @@ SUDO := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 SAMPLE_ARGS := --bag sample/bag.parquet --connections sample/connections.csv \
                --consumption sample/consumption.parquet
 
-.PHONY: setup dev-setup browser run test test-fast lint wheel-check sample dev lock clean
+.PHONY: setup dev-setup browser java run test test-fast lint wheel-check sample dev lock clean
 
 setup: $(INSTALLED)
 
@@ -42,14 +42,20 @@ $(CHROMEDRIVER):
 	$(SUDO) apt-get update -qq
 	$(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver
 
+# pyspark (the dev extra; the Spark scoring tests, tests/test_spark_scoring.py) needs a Java 17
+# runtime: Debian's OpenJDK 17, installed only when no `java` is on PATH.
+java:
+	@command -v java >/dev/null || { $(SUDO) apt-get update -qq && \
+	    $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless; }
+
 run: setup
 	$(BIN)/koppelwerk run $(SAMPLE_ARGS) --out out/sample
 
-test: lint browser
+test: lint browser java
 	$(BIN)/python -m pytest
 
 # The fast tier only: every test but those that run the whole job.
-test-fast: lint
+test-fast: lint java
 	$(BIN)/python -m pytest -m "not e2e"
 
 # Lint, format, layering and types: configured in pyproject.toml.

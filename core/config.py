@@ -63,6 +63,7 @@ _CHECKS: dict[str, tuple[str, Any]] = {
     "share": ("between 0 and 1", lambda v: 0 <= v <= 1),
     "positive": ("greater than 0", lambda v: v > 0),
     "non_negative": ("0 or more", lambda v: v >= 0),
+    "linkage_backend": ("one of duckdb, spark", lambda v: v in ("duckdb", "spark")),
 }
 
 
@@ -189,6 +190,13 @@ class LinkageSettings:
         """Collective gas: a pand's only gas connection counts as collective from this G-rating up
         (G10); households have G4 or G6. An unknown capacity counts as larger.""",
     )
+    partition_max_objects: int = _setting(
+        500_000,
+        "positive",
+        """Largest region the address joins and the scoring take at once, in BAG address rows
+        (linkage.partitions): whole gemeenten are packed up to this, so a linkage's memory is
+        bounded by a region's, not the country's. The links do not depend on it.""",
+    )
 
     def __post_init__(self) -> None:
         _check_values(self)
@@ -252,6 +260,13 @@ class EngineSettings:
         2,
         "positive",
         """Threads of each DuckDB connection of the warehouse (Splink's: `linkage.threads`).""",
+    )
+    linkage_backend: str = _setting(
+        "duckdb",
+        "linkage_backend",
+        """Where Splink predicts the candidate pairs' scores: "duckdb" (in process) or "spark"
+        (linkage.spark_scoring, on the active SparkSession or a local one; needs the `spark` extra
+        and Java 17; docs/spark.md). Training stays on DuckDB; both give the same links.""",
     )
 
     def __post_init__(self) -> None:

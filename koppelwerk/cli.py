@@ -265,7 +265,10 @@ def _synth(args: argparse.Namespace) -> int:
 
 def settings_table() -> str:
     """Every setting as `section.name = default  # doc`, one a line, columns aligned."""
-    rows = [(setting.key, repr(setting.default), setting.doc) for setting in all_settings()]
+    rows = [
+        (setting.key, setting.default if isinstance(setting.default, str) else repr(setting.default), setting.doc)
+        for setting in all_settings()
+    ]
     key_width = max(len(key) for key, _, _ in rows)
     value_width = max(len(value) for _, value, _ in rows)
     return "\n".join(f"{key:{key_width}} = {value:{value_width}}  # {doc}" for key, value, doc in rows)

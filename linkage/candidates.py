@@ -59,6 +59,8 @@ _RULES: list[tuple[str, list[pl.Expr], list[pl.Expr]]] = [
 ]
 
 RULE_NAMES = [name for name, _, _ in _RULES]
+# (connection expressions, BAG expressions) of each rule, for `linkage.partitions`.
+RULE_KEYS = [(conn_keys, bag_keys) for _, conn_keys, bag_keys in _RULES]
 CANDIDATE_COLUMNS = ["ean", "bag_row", "object_id", "match_key"]
 
 

@@ -21,7 +21,8 @@ from linkage.bag_status import is_under_construction
 from linkage.collective import common_area_links, expand_collective_gas
 from linkage.description import describe
 from linkage.deterministic import LINK_COLUMNS, exact_address_pass, registered_bag_id_pass
-from linkage.probabilistic import score_candidates
+from linkage.partitions import region_partitions
+from linkage.probabilistic import products_linked, score_candidates, term_frequencies, train_model
 from linkage.residue import capacity_classes, pre_link_residue, unlinked_residue
 from linkage.woonplaats import resolve_woonplaatsen
 
@@ -54,61 +55,89 @@ def link(
     model: dict[str, Any] | None = None,
     score_only: pl.Series | None = None,
     progress: Progress = silent,
+    backend: str = "duckdb",
+    spark: Any = None,
 ) -> LinkageResult:
     """Link normalised connections to normalised BAG rows under a use profile, with the tuning
     numbers of `settings` (by default `LinkageSettings()`, the documented defaults) and Splink's
     DuckDB connection configured by `duckdb_config` (memory limit, spill folder).
 
+    What is learned from the whole delivery (woonplaats variants, the capacity classes, the
+    model, which objects the deterministic passes gave a connection of each product) is learned
+    nationally; the joins that pair connections with objects run region by region
+    (`linkage.partitions`, regions of at most `settings.partition_max_objects` BAG rows), so
+    their memory is bounded by a region's size. The links and residue do not depend on the cut.
+
     A re-link of a register the run has linked (`quality.fix_impact`) passes the run's `model`
     (`LinkageResult.model`) instead of training one, and the EANs whose records it changed as
     `score_only`: only those are scored, so every other connection the deterministic passes
     leave ends in the residue, and only the links and residue of `score_only` and of the
-    deterministic passes mean what they say. `progress` hears of each phase."""
+    deterministic passes mean what they say. `progress` hears of each phase. `backend` and
+    `spark`: where the scoring predicts (`core.config.EngineSettings.linkage_backend`, "duckdb" or
+    "spark"; `linkage.probabilistic.score_candidates`)."""
     settings = settings or LinkageSettings()
-    progress("woonplaatsen, descriptions and capacities", 0, connections.height)
+    n_connections = connections.height
+    progress("woonplaatsen, descriptions and capacities", 0, n_connections)
     connections = resolve_woonplaatsen(connections, bag, settings)
     described = describe(connections, settings=settings)
     capacities = capacity_classes(connections, described, settings)
     residue_parts = [pre_link_residue(connections, described, capacities)]
-    remaining = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
-    n_linkable = remaining.height
+    linkable = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
+    partitioning = region_partitions(bag, linkable, settings.partition_max_objects)
 
-    progress("common areas and deterministic passes", connections.height - n_linkable, connections.height)
-    common_areas = common_area_links(remaining, bag, settings)
-    remaining = remaining.join(common_areas.select("ean"), on="ean", how="anti")
+    passes = []
+    for i, partition in enumerate(partitioning.order()):
+        progress(
+            f"common areas and deterministic passes, region {i + 1} of {len(partitioning.order())}",
+            n_connections - linkable.height,
+            n_connections,
+        )
+        region_bag = partitioning.bag(bag, partition)
+        passes.append(
+            (partition, _deterministic(partitioning.connections(linkable, partition), region_bag, profile, settings))
+        )
+    deterministic = pl.concat([found.deterministic for _, found in passes])
+    labelled = deterministic.select("ean", "object_id")
 
-    link_parts: list[pl.DataFrame] = []
-    for linkage_pass in (registered_bag_id_pass, exact_address_pass):
-        links = linkage_pass(remaining, bag, settings)
-        links = links.filter(pl.col("match_probability") >= profile.min_match_probability)
-        link_parts.append(links)
-        remaining = remaining.join(links.select("ean"), on="ean", how="anti")
-    deterministic = pl.concat(link_parts)
-
-    to_score = (
-        remaining["ean"]
-        if score_only is None
-        else remaining["ean"].filter(remaining["ean"].is_in(score_only.implode()))
-    )
-    progress("Splink scoring of the rest", connections.height - remaining.height, connections.height)
-    scored = score_candidates(
-        bag,
-        connections,
-        deterministic.select("ean", "object_id"),
-        to_score=to_score,
-        settings=settings,
-        duckdb_config=duckdb_config,
-        model=model,
-    )
-    progress("assignment, collective gas and residue", connections.height - remaining.height, connections.height)
-    best = best_candidates(scored.pairs)
+    if model is None:
+        progress("Splink training", deterministic.height, n_connections)
+        model = train_model(bag, connections, labelled, settings, duckdb_config)
+    objects_products = products_linked(labelled, connections)
+    frequencies = term_frequencies(bag, connections, model)
+    scored_parts = []
+    for i, (partition, found) in enumerate(passes):
+        to_score = found.remaining["ean"]
+        if score_only is not None:
+            to_score = to_score.filter(to_score.is_in(score_only.implode()))
+        progress(f"Splink scoring, region {i + 1} of {len(passes)}", deterministic.height, n_connections)
+        scored_parts.append(
+            score_candidates(
+                partitioning.bag(bag, partition),
+                found.remaining,
+                labelled,
+                to_score=to_score,
+                settings=settings,
+                duckdb_config=duckdb_config,
+                model=model,
+                objects_products=objects_products,
+                frequencies=frequencies,
+                backend=backend,
+                spark=spark,
+            ).pairs
+        )
+    progress("assignment, collective gas and residue", deterministic.height, n_connections)
+    best = best_candidates(pl.concat(scored_parts))
     probabilistic, rejected = assign(best, profile)
-    curve = linkage_curve(deterministic, best, n_linkable, profile.min_margin)
-    remaining = remaining.join(probabilistic.select("ean"), on="ean", how="anti")
+    curve = linkage_curve(deterministic, best, linkable.height, profile.min_margin)
 
+    unlinked = []
+    for partition, found in passes:
+        remaining = found.remaining.join(probabilistic.select("ean"), on="ean", how="anti")
+        unlinked.append(unlinked_residue(remaining, partitioning.bag(bag, partition), rejected, capacities))
     links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections, settings)
+    common_areas = pl.concat([found.common_areas for _, found in passes])
     links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
-    residue_parts += [construction, unlinked_residue(remaining, bag, rejected, capacities)]
+    residue_parts += [construction, *unlinked]
 
     residue = pl.concat(residue_parts).join(connections.select("ean", "netbeheerder"), on="ean", how="left")
     unresolved_candidates = best.join(rejected.select("ean"), on="ean", how="semi").select(
@@ -118,9 +147,34 @@ def link(
         links=links.select(LINK_COLUMNS).sort(LINK_ORDER),
         residue=residue.select(RESIDUE_COLUMNS).sort("ean"),
         curve=curve,
-        model=scored.model,
+        model=model,
         unresolved_candidates=unresolved_candidates.sort("ean"),
     )
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """What the address passes made of one region's linkable connections: common-area links,
+    deterministic links, and the connections left for the model."""
+
+    common_areas: pl.DataFrame
+    deterministic: pl.DataFrame
+    remaining: pl.DataFrame
+
+
+def _deterministic(
+    linkable: pl.DataFrame, bag: pl.DataFrame, profile: UseProfile, settings: LinkageSettings
+) -> _Placed:
+    """Common areas, then the deterministic passes, each taking what the ones before left."""
+    common_areas = common_area_links(linkable, bag, settings)
+    remaining = linkable.join(common_areas.select("ean"), on="ean", how="anti")
+    link_parts: list[pl.DataFrame] = []
+    for linkage_pass in (registered_bag_id_pass, exact_address_pass):
+        links = linkage_pass(remaining, bag, settings)
+        links = links.filter(pl.col("match_probability") >= profile.min_match_probability)
+        link_parts.append(links)
+        remaining = remaining.join(links.select("ean"), on="ean", how="anti")
+    return _Placed(common_areas, pl.concat(link_parts), remaining)
 
 
 def _split_under_construction(links: pl.DataFrame, bag: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:

@@ -73,6 +73,8 @@ _ANCHORS: dict[str, list[str] | None] = {
     "bag_ref": None,
     "product_taken": None,
 }
+# Where `score_candidates` predicts (`core.config.EngineSettings.linkage_backend`).
+BACKENDS = ("duckdb", "spark")
 SCORE_COLUMNS = ["ean", "object_id", "match_weight", "match_probability", "rank", "margin", "match_key"]
 
 
@@ -88,6 +90,37 @@ class ScoredPairs:
     model: dict[str, Any]
 
 
+def train_model(
+    bag: pl.DataFrame,
+    connections: pl.DataFrame,
+    labelled_pairs: pl.DataFrame,
+    settings: LinkageSettings | None = None,
+    duckdb_config: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """The model of a register (u by random sampling, m from the labels: see the module
+    docstring), JSON-serialisable, for `score_candidates`.
+
+    Args:
+        bag: normalised BAG rows, nevenadressen included: the whole BAG.
+        connections: the WHOLE normalised register (training uses the labelled rows in it).
+        labelled_pairs: `ean`, `object_id` of unambiguous deterministic links (all passes).
+        settings: the tuning numbers (`m_floor`, `u_sample_pairs`, `m_sample_connections`, `seed`,
+            `threads`); by default `LinkageSettings()`.
+        duckdb_config: the `config` of Splink's DuckDB connection (memory limit, spill folder:
+            `core.config.RunConfig.duckdb_config`); its threads are `settings.threads`.
+    """
+    settings = settings or LinkageSettings()
+    bag_rows = candidate_bag_rows(bag)
+    con = _connect(duckdb_config, settings)
+    try:
+        db_api = DuckDBAPI(connection=con)
+        records = _records(bag_rows, bag, connections, products_linked(labelled_pairs, connections))
+        tables = _register(db_api, records)
+        return _trained_model(con, tables, bag_rows, records, connections, labelled_pairs, settings)
+    finally:
+        con.close()
+
+
 def score_candidates(
     bag: pl.DataFrame,
     connections: pl.DataFrame,
@@ -96,49 +129,116 @@ def score_candidates(
     settings: LinkageSettings | None = None,
     duckdb_config: Mapping[str, str] | None = None,
     model: dict[str, Any] | None = None,
+    objects_products: pl.DataFrame | None = None,
+    frequencies: dict[str, pl.DataFrame] | None = None,
+    backend: str = "duckdb",
+    spark: Any = None,
 ) -> ScoredPairs:
-    """Train on the whole register, then score the candidates of the connections in `to_score`.
+    """Score the candidates of the connections in `to_score` with `model` (by default one
+    trained here: `train_model` of the same arguments).
 
     Args:
-        bag: normalised BAG rows, nevenadressen included.
-        connections: the WHOLE normalised register (training uses the labelled rows in it).
+        bag: normalised BAG rows, nevenadressen included: all the candidates of `to_score`.
+        connections: normalised register rows, those of `to_score` among them.
         labelled_pairs: `ean`, `object_id` of unambiguous deterministic links (all passes).
         to_score: EANs to score; by default every connection not in `labelled_pairs`.
-        settings: the tuning numbers (`m_floor`, `u_sample_pairs`, `m_sample_connections`, `seed`,
-            `threads`); by default `LinkageSettings()`.
-        duckdb_config: the `config` of Splink's DuckDB connection (memory limit, spill folder:
-            `core.config.RunConfig.duckdb_config`); its threads are `settings.threads`.
-        model: a model this register was already trained to (`ScoredPairs.model` of an earlier
-            call), to score with instead of training: re-linking a few corrected records costs
-            their scoring only.
+        settings, duckdb_config: as for `train_model`.
+        model: a model trained on the register (`train_model`, or `ScoredPairs.model` of an
+            earlier call): a re-link of a few corrected records, or one region of a
+            partitioned linkage, costs their scoring only.
+        objects_products: per object its deterministic links by product (`products_linked` of
+            the whole register), where `connections` is only part of it.
+        frequencies: the term frequencies of the whole delivery (`term_frequencies`), where
+            `bag` and `connections` are only part of it; by default those of `bag` and
+            `connections`.
+        backend: where the prediction runs (`core.config.EngineSettings.linkage_backend`):
+            "duckdb", or "spark" (`linkage.spark_scoring`, on `spark`, a `SparkSession`; by default
+            the active one or a local one). Training, when done here, stays on DuckDB.
     """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
     settings = settings or LinkageSettings()
+    if model is None:
+        model = train_model(bag, connections, labelled_pairs, settings, duckdb_config)
     if to_score is None:
         to_score = connections.join(labelled_pairs.select("ean"), on="ean", how="anti")["ean"]
     bag_rows = candidate_bag_rows(bag)
-    con = duckdb.connect(config=dict(duckdb_config or {}))
-    con.execute(f"SET threads = {settings.threads}")
+    pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag_rows)
+    if pairs.height == 0:
+        return ScoredPairs(pairs=_empty_scores(), model=model)
+    if objects_products is None:
+        objects_products = products_linked(labelled_pairs, connections)
+    if frequencies is None:
+        frequencies = term_frequencies(bag, connections, model)
+    if backend == "spark":
+        from linkage.spark_scoring import predict_on_spark  # pyspark: the optional extra `spark`
+
+        records = _records(bag_rows, bag, connections, objects_products)
+        scored = predict_on_spark(model, *records, pairs, spark, settings, frequencies)
+        return ScoredPairs(pairs=_per_object(scored, pairs), model=model)
+    con = _connect(duckdb_config, settings)
     try:
         db_api = DuckDBAPI(connection=con)
-        bag_records = _bag_records(bag_rows, _products_linked(labelled_pairs, connections))
-        conn_records = _connection_records(connections, bag)
-        bag_sdf = db_api.register(bag_records, dataset_display_name="bag")
-        conn_sdf = db_api.register(conn_records, dataset_display_name="connections")
-
-        if model is None:
-            model = _trained_model(
-                con, [bag_sdf, conn_sdf], bag_rows, (bag_records, conn_records), connections, labelled_pairs, settings
-            )
-
-        pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag_rows)
-        if pairs.height == 0:
-            return ScoredPairs(pairs=_empty_scores(), model=model)
-
-        scorer = _quiet(Linker([bag_sdf, conn_sdf], json.loads(json.dumps(model))))
+        tables = _register(db_api, _records(bag_rows, bag, connections, objects_products))
+        scorer = _quiet(Linker(tables, json.loads(json.dumps(model))))
+        for column, frequency in frequencies.items():
+            scorer.table_management.register_term_frequency_lookup(db_api.register(frequency), column)
         scored = _predict(scorer, db_api, pairs)
     finally:
         con.close()
     return ScoredPairs(pairs=_per_object(scored, pairs), model=model)
+
+
+def term_frequencies(bag: pl.DataFrame, connections: pl.DataFrame, model: dict[str, Any]) -> dict[str, pl.DataFrame]:
+    """Per column a `model` level adjusts for its term frequency (`tf_adjustment_column`), how often
+    each value occurs among the BAG rows and register records together: `column`, `tf_column`.
+
+    Splink computes these itself from the tables it is given; computed once for the whole
+    delivery, they stay the same when a region or a few corrected records are scored alone.
+    The SQL is Splink's own (`splink.internals.term_frequencies`), run on DuckDB, so the values
+    are Splink's to the last bit (polars' division differs in the last bits).
+    """
+    columns = sorted(
+        {
+            level["tf_adjustment_column"]
+            for comparison in model["comparisons"]
+            for level in comparison["comparison_levels"]
+            if level.get("tf_adjustment_column")
+        }
+    )
+    records = pl.concat(
+        [candidate_bag_rows(bag).select(columns), _connection_records(connections, bag).select(columns)]
+    )
+    with duckdb.connect() as con:
+        con.register("records", records.to_arrow())
+        return {
+            column: con.sql(
+                f'SELECT "{column}", CAST(count(*) AS float8) / (SELECT count("{column}") FROM records) '
+                f'AS "tf_{column}" FROM records WHERE "{column}" IS NOT NULL GROUP BY "{column}"'
+            ).pl()
+            for column in columns
+        }
+
+
+def _connect(duckdb_config: Mapping[str, str] | None, settings: LinkageSettings) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect(config=dict(duckdb_config or {}))
+    con.execute(f"SET threads = {settings.threads}")
+    return con
+
+
+def _records(
+    bag_rows: pl.DataFrame, bag: pl.DataFrame, connections: pl.DataFrame, objects_products: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Splink's two input tables: BAG rows and register records."""
+    return _bag_records(bag_rows, objects_products), _connection_records(connections, bag)
+
+
+def _register(db_api: DuckDBAPI, records: tuple[pl.DataFrame, pl.DataFrame]) -> list[Any]:
+    bag_records, conn_records = records
+    return [
+        db_api.register(bag_records, dataset_display_name="bag"),
+        db_api.register(conn_records, dataset_display_name="connections"),
+    ]
 
 
 def _trained_model(
@@ -195,7 +295,7 @@ def _quiet(linker: Linker) -> Linker:
     return linker
 
 
-def _products_linked(labelled_pairs: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
+def products_linked(labelled_pairs: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
     """Per object the number of electricity and gas connections the deterministic passes gave it."""
     products = labelled_pairs.select("ean", "object_id").unique().join(connections.select("ean", "product"), on="ean")
     return products.group_by("object_id").agg(

@@ -62,6 +62,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
     linkage_woonplaats_min_share: float = _tunable("linkage_woonplaats_min_share")
     linkage_collective_min_dwellings: int = _tunable("linkage_collective_min_dwellings")
     linkage_collective_min_meter: int = _tunable("linkage_collective_min_meter")
+    linkage_partition_max_objects: int = _tunable("linkage_partition_max_objects")
     # core.config.DisclosureRules
     disclosure_min_connections: int = _tunable("disclosure_min_connections")
     disclosure_min_dwellings: int = _tunable("disclosure_min_dwellings")
@@ -72,6 +73,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
     # core.config.EngineSettings
     engine_duckdb_memory_gb: float = _tunable("engine_duckdb_memory_gb")
     engine_duckdb_threads: int = _tunable("engine_duckdb_threads")
+    engine_linkage_backend: str = _tunable("engine_linkage_backend")
 
     @classmethod
     def from_config(cls, config: RunConfig) -> "KoppelwerkSettings":

@@ -18,7 +18,7 @@ from linkage.probabilistic import (
     _bag_records,
     _connection_records,
     _predict,
-    _products_linked,
+    products_linked,
     score_candidates,
     summarise_model,
 )
@@ -224,7 +224,7 @@ def test_the_saved_model_reproduces_the_run_scores(world):
     scores a sample of the candidate pairs to the run's own weights and probabilities."""
     _, bag, connections, labels, scored = world
     bag_rows = candidate_bag_rows(bag)
-    bag_records = _bag_records(bag_rows, _products_linked(labels, connections))
+    bag_records = _bag_records(bag_rows, products_linked(labels, connections))
     db_api = DuckDBAPI()
     sdfs = [
         db_api.register(bag_records, dataset_display_name="bag"),

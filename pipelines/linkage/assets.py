@@ -50,7 +50,13 @@ def link_connections(
     profile = config.use_profile
     with reporting(context) as progress:
         result = linkage.link(
-            normalised_bag, normalised_connections, profile, config.linkage, config.duckdb_config(), progress=progress
+            normalised_bag,
+            normalised_connections,
+            profile,
+            config.linkage,
+            config.duckdb_config(),
+            progress=progress,
+            backend=config.engine.linkage_backend,
         )
     n_linked = result.links["ean"].n_unique()
     context.log.info(

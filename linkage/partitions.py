@@ -1,0 +1,102 @@
+"""Region partitions: the country cut into parts of bounded size that link on their own.
+
+Blocking is local: a connection's candidates share a postcode, a street and woonplaats, or the
+object its registered id names (`linkage.candidates`, `linkage.deterministic`). So the BAG is cut
+into region partitions (whole gemeenten, packed in code order up to `max_objects` address rows;
+a pand is never split, because common areas and collective gas are per pand), and a connection
+whose every key finds BAG rows of one partition only is linked inside that partition. The few
+whose keys reach into several partitions (a postcode of a neighbouring gemeente, a registered id
+elsewhere), or into none (no usable address), go to the national pass, which sees the whole BAG.
+
+Every key a linkage step joins on is listed in `_KEYS`; a step joining on a new key must add it
+there, or a partitioned run would stop equalling the unpartitioned one (`tests/test_partitions.py`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+
+from linkage.candidates import RULE_KEYS
+
+# The national pass: connections no partition holds all the candidates of.
+NATIONAL = -1
+
+# The blocking rules' keys (the registered id among them: its object's rows, withdrawn ones
+# included, as the register records take the pand of a stale id), and the postcode alone (the residue's "BAG has no address in
+# this postcode at all", the deterministic route "does the postcode find this number").
+_KEYS: list[tuple[list[pl.Expr], list[pl.Expr]]] = [
+    *RULE_KEYS,
+    ([pl.col("postcode_clean")], [pl.col("postcode_clean")]),
+]
+
+
+@dataclass(frozen=True)
+class Partitioning:
+    """`bag_partition`: per BAG row (in the BAG's order) its partition, 0, 1, ...;
+    `connection_partition`: per connection (`ean`, `partition`) the partition that holds all its
+    candidates, or `NATIONAL`. `n_partitions` counts the regions (not the national pass)."""
+
+    bag_partition: pl.Series
+    connection_partition: pl.DataFrame
+    n_partitions: int
+
+    def bag(self, bag: pl.DataFrame, partition: int) -> pl.DataFrame:
+        """The BAG rows of `partition`, in their national order; all of them for the national pass."""
+        return bag if partition == NATIONAL else bag.filter(self.bag_partition == partition)
+
+    def connections(self, connections: pl.DataFrame, partition: int) -> pl.DataFrame:
+        eans = self.connection_partition.filter(pl.col("partition") == partition).select("ean")
+        return connections.join(eans, on="ean", how="semi", maintain_order="left")
+
+    def order(self) -> list[int]:
+        """The partitions in the order they are linked: the regions, then the national pass."""
+        return [*range(self.n_partitions), NATIONAL]
+
+
+def _units(bag: pl.DataFrame) -> pl.DataFrame:
+    """Per BAG row its unit: the gemeente of its pand (the first in code order where a pand
+    straddles a border), else of its object (a ligplaats with a nevenadres across the border);
+    rows without a gemeente share one unit."""
+    building = pl.coalesce("pand_id", "object_id")
+    return bag.select(unit=pl.col("gemeente_code").fill_null("").min().over(building))
+
+
+def _packed(units: pl.DataFrame, max_objects: int) -> pl.DataFrame:
+    """Units packed, in code order, into partitions of at most `max_objects` rows; a unit bigger
+    than that is a partition of its own (a gemeente is never cut)."""
+    sizes = units.group_by("unit").len().sort("unit")
+    partition, filled, rows = 0, 0, []
+    for unit, size in sizes.iter_rows():
+        if filled and filled + size > max_objects:
+            partition, filled = partition + 1, 0
+        rows.append((unit, partition))
+        filled += size
+    return pl.DataFrame(rows, schema={"unit": pl.String, "partition": pl.Int32}, orient="row")
+
+
+def region_partitions(bag: pl.DataFrame, connections: pl.DataFrame, max_objects: int) -> Partitioning:
+    """Cut normalised `bag` into regions of at most `max_objects` rows and place each of the
+    normalised (woonplaatsen resolved) `connections` in the region that holds all its candidate
+    rows, or in the national pass."""
+    units = _units(bag)
+    packed = _packed(units, max_objects)
+    bag_partition = units.join(packed, on="unit", how="left", maintain_order="left")["partition"]
+    with_partition = bag.with_columns(partition=bag_partition)
+    touched = []
+    for conn_keys, bag_keys in _KEYS:
+        names = [f"k{i}" for i in range(len(conn_keys))]
+        regions = (
+            with_partition.select("partition", *[e.alias(n) for e, n in zip(bag_keys, names, strict=True)])
+            .drop_nulls()
+            .unique()
+        )
+        keys = connections.select("ean", *[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]).drop_nulls()
+        touched.append(keys.join(regions, on=names).select("ean", "partition"))
+    reach = pl.concat(touched).group_by("ean").agg(n=pl.col("partition").n_unique(), first=pl.col("partition").min())
+    partition = connections.select("ean").join(reach, on="ean", how="left", maintain_order="left")
+    connection_partition = partition.select(
+        "ean", partition=pl.when(pl.col("n") == 1).then(pl.col("first")).otherwise(NATIONAL).cast(pl.Int32)
+    )
+    return Partitioning(bag_partition, connection_partition, packed["partition"].n_unique())
