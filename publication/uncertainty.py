@@ -211,24 +211,58 @@ def connection_contributions(run: pl.DataFrame, strict: pl.DataFrame, loose: pl.
         )
     )
     columns = [*keys, "volume", "probabilistic", "strict", "loose", "objects"]
-    return pl.concat([alike.select(columns), differing.select(columns)]).sort(keys)
+    return _sorted_by_cell(pl.concat([alike.select(columns), differing.select(columns)]))
+
+
+def _codes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    """Per row of `frame`, the rank (from 0) of its values of `columns` among their distinct
+    combinations, in the order `sort(columns)` gives them (nulls first)."""
+    distinct = frame.select(columns).unique().sort(columns).with_row_index("code")
+    return frame.select(columns).join(distinct, on=columns, how="left", maintain_order="left", nulls_equal=True)["code"]
+
+
+def _sorted_by_cell(contributions: pl.DataFrame) -> pl.DataFrame:
+    """`contributions` in the order of `sort([*CELL_KEYS, "ean"])`, which is unique on them.
+
+    Sorting millions of rows on six string columns was most of `connection_contributions`'s
+    time (it compares encoded rows of all six). There are few cells and few connections, each
+    in a dozen cells at most: their distinct values are sorted instead, and the rows by one
+    integer, cell code times the number of connections plus connection code."""
+    cell = _codes(contributions, CELL_KEYS).cast(pl.UInt64)
+    ean = _codes(contributions, ["ean"]).cast(pl.UInt64)
+    order = (cell * (cast(int, ean.max()) + 1) + ean).arg_sort()
+    return contributions[order]
 
 
 def _indexed(contributions: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
-    """`contributions` of the cells of `cells`, with `cell`, the row of `cells`."""
+    """`contributions` of the cells of `cells`, with `cell`, the row of `cells`.
+
+    Only the first row of each run of equal `CELL_KEYS` is looked up in `cells`, and its cell
+    is given to the whole run: a national table has millions of contributions but some ten
+    thousand cells, and contributions come grouped by cell (`connection_contributions` sorts
+    them), so this joins a few thousand rows instead of hashing five string keys per row and
+    copying every `objects` list into the join's output. Any row order gives the same result,
+    at worst with as many runs as rows."""
     index = cells.select(CELL_KEYS).with_row_index("cell")
-    return contributions.join(index, on=CELL_KEYS)
+    run = contributions.select(pl.struct(CELL_KEYS).rle_id()).to_series()
+    starts = contributions.select(CELL_KEYS).filter(run.is_first_distinct())
+    cell = starts.join(index, on=CELL_KEYS, how="left", maintain_order="left")["cell"].gather(run)
+    indexed = contributions.with_columns(cell=cell)
+    # filtering copies every column, lists included: only when a contribution has no cell
+    return indexed.filter(pl.col("cell").is_not_null()) if cell.null_count() else indexed
 
 
 def _atoms(contributions: pl.DataFrame) -> pl.DataFrame:
     """Per cell and pattern (what a connection adds to each figure per unit of its volume): the
     atom's connections, the sum and the largest of their units, and their objects. A connection
-    that adds nothing to any figure hides nobody and is left out."""
+    that adds nothing to any figure hides nobody and is left out. Lazy, so that the filter and
+    the new columns run in one pass instead of copying every connection's `objects` twice."""
     amounts = pl.col("volume", "probabilistic", "strict", "loose").abs()
     unit = pl.max_horizontal(amounts)
     figures = [pl.col(c) for c in ("volume", "probabilistic", "strict", "loose")]
     return (
-        contributions.with_columns(unit=unit)
+        contributions.lazy()
+        .with_columns(unit=unit)
         .filter(pl.col("unit") > _EPS)
         .with_columns(
             **{name: (figure / pl.col("unit")).round(6) for name, figure in zip(_PATTERN, figures, strict=True)}
@@ -241,6 +275,7 @@ def _atoms(contributions: pl.DataFrame) -> pl.DataFrame:
             objects=pl.col("objects").explode().drop_nulls().unique(),
         )
         .sort("cell", *_PATTERN)
+        .collect()
     )
 
 
