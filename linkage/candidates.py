@@ -9,9 +9,15 @@ scores. The rules are chosen to catch the register's noise kinds (docs/synth.md)
 | `postcode_huisnummer` | suffix missing or misspelt, street and woonplaats noise |
 | `pc4_huisnummer` | same PC4, the same two letters in either order, same huisnummer: swapped letters |
 | `street_huisnummer_woonplaats` | a missing or mistyped postcode (a digit off changes the PC4) |
-| `street24_huisnummer` | a street cut at 24 characters (same first 24 characters) together with a postcode problem |
+| `street24_huisnummer_gemeente` | a street cut at 24 characters (same first 24 characters), or a wrong woonplaats of the gemeente, together with a postcode problem |
+| `street24_huisnummer_nowhere` | street and number of a record with no known place (no woonplaats, or one neither BAG nor `linkage.woonplaats` knows) |
 | `street3_huisnummer_woonplaats` | a street typo together with a missing postcode (the first 3 letters survive most typos) |
 | `registered_bag_id` | anything else, when the register's id is right (nevenadres used, ...) |
+
+Every rule but `street24_huisnummer_nowhere` stays inside a gemeente, a woonplaats or a postcode, so a connection's candidates lie
+in one region (`linkage.partitions`). Street and number alone match across the country (every
+town has a Kerkstraat 1), so they block only a record that says nothing about where it is: those
+few link in the national pass.
 
 Withdrawn objects are never candidates: a stale id points at them and they must not be linked.
 """
@@ -47,8 +53,13 @@ _RULES: list[tuple[str, list[pl.Expr], list[pl.Expr]]] = [
         [pl.col("street_key"), pl.col("huisnummer"), pl.col("woonplaats_key")],
     ),
     (
-        "street24_huisnummer",
-        [pl.col("street_key24"), pl.col("huisnummer")],
+        "street24_huisnummer_gemeente",
+        [pl.col("street_key24"), pl.col("huisnummer"), pl.col("gemeente_code")],
+        [pl.col("street_key24"), pl.col("huisnummer"), pl.col("gemeente_code")],
+    ),
+    (
+        "street24_huisnummer_nowhere",
+        [pl.when(pl.col("gemeente_code").is_null()).then(pl.col("street_key24")), pl.col("huisnummer")],
         [pl.col("street_key24"), pl.col("huisnummer")],
     ),
     (
@@ -71,9 +82,10 @@ def candidate_bag_rows(bag: pl.DataFrame) -> pl.DataFrame:
 
 def candidate_pairs(connections: pl.DataFrame, bag_rows: pl.DataFrame) -> pl.DataFrame:
     """One row per (ean, bag_row) found by any blocking rule: `ean`, `bag_row`, `object_id`, and
-    `match_key`, the first rule (in `RULE_NAMES` order) that found the pair.
+        `match_key`, the first rule (in `RULE_NAMES` order) that found the pair.
 
-    `bag_rows` comes from `candidate_bag_rows`. Null keys never join.
+        `bag_rows` comes from `candidate_bag_rows`, `connections` from
+    `linkage.woonplaats.resolve_woonplaatsen` (their `gemeente_code`). Null keys never join.
     """
     parts = []
     for rank, (_, conn_keys, bag_keys) in enumerate(_RULES):
