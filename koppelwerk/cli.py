@@ -113,6 +113,13 @@ def _check_text(evaluation: Any) -> str:
     return f"{evaluation.check_name} ({summary.value})" if summary is not None else evaluation.check_name
 
 
+def _check_details(evaluation: Any) -> str:
+    """A failed check with all its metadata (the examples among them), for the run log: the
+    terminal's one line names the check, the log says where to look."""
+    items = "; ".join(f"{key}: {entry.value}" for key, entry in evaluation.metadata.items())
+    return f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed: {items}"
+
+
 def _log_to(path: Path) -> logging.Handler:
     """Send Python's logging and warnings (Splink, GX, DuckDB, ...) to the run's log file:
     the terminal gets progress, warnings about the delivery and one line on failure."""
@@ -172,6 +179,11 @@ def _execute(config: RunConfig, folder: RunFolder) -> Any:
         )
         failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
         blocking = [evaluation for evaluation in failed if evaluation.severity == AssetCheckSeverity.ERROR]
+        for evaluation in failed:
+            logging.getLogger("koppelwerk").log(
+                logging.ERROR if evaluation.severity == AssetCheckSeverity.ERROR else logging.WARNING,
+                _check_details(evaluation),
+            )
         if blocking:
             raise KoppelwerkError("asset checks failed: " + "; ".join(_check_text(e) for e in blocking))
         step_failures = [event for event in result.all_events if event.event_type_value == "STEP_FAILURE"]

@@ -135,3 +135,7 @@ def test_a_violating_frame_stops_the_run_naming_the_check(
     error = capsys.readouterr().err.strip().splitlines()[-1]
     assert error.startswith("koppelwerk: error: ") and check in error
     assert tree(out) == before
+    # the run log it points to holds the check's metadata, its examples among them
+    log = Path(error.rsplit("details in ", 1)[1].rstrip(")")).read_text(encoding="utf-8")
+    details = next(line for line in log.splitlines() if f".{check} failed: " in line)
+    assert "ERROR" in details and len(details.split(f".{check} failed: ", 1)[1]) > 0
