@@ -14,10 +14,10 @@ scores. The rules are chosen to catch the register's noise kinds (docs/synth.md)
 | `street3_huisnummer_woonplaats` | a street typo together with a missing postcode (the first 3 letters survive most typos) |
 | `registered_bag_id` | anything else, when the register's id is right (nevenadres used, ...) |
 
-Every rule but `street24_huisnummer_nowhere` stays inside a gemeente, a woonplaats or a postcode, so a connection's candidates lie
-in one region (`linkage.partitions`). Street and number alone match across the country (every
-town has a Kerkstraat 1), so they block only a record that says nothing about where it is: those
-few link in the national pass.
+Every rule but `street24_huisnummer_nowhere` stays inside a gemeente, a woonplaats or a
+postcode, so a connection's candidates lie in one region (`linkage.partitions`). Street and
+number alone match across the country (every town has a Kerkstraat 1), so they block only a
+record that says nothing about where it is: those few link in the national pass.
 
 Withdrawn objects are never candidates: a stale id points at them and they must not be linked.
 """
@@ -82,9 +82,9 @@ def candidate_bag_rows(bag: pl.DataFrame) -> pl.DataFrame:
 
 def candidate_pairs(connections: pl.DataFrame, bag_rows: pl.DataFrame) -> pl.DataFrame:
     """One row per (ean, bag_row) found by any blocking rule: `ean`, `bag_row`, `object_id`, and
-        `match_key`, the first rule (in `RULE_NAMES` order) that found the pair.
+    `match_key`, the first rule (in `RULE_NAMES` order) that found the pair.
 
-        `bag_rows` comes from `candidate_bag_rows`, `connections` from
+    `bag_rows` comes from `candidate_bag_rows`, `connections` from
     `linkage.woonplaats.resolve_woonplaatsen` (their `gemeente_code`). Null keys never join.
     """
     parts = []

@@ -225,9 +225,9 @@ def _sorted_by_cell(contributions: pl.DataFrame) -> pl.DataFrame:
     """`contributions` in the order of `sort([*CELL_KEYS, "ean"])`, which is unique on them.
 
     Sorting millions of rows on six string columns was most of `connection_contributions`'s
-    time (it compares encoded rows of all six). There are few cells and few connections, each
-    in a dozen cells at most: their distinct values are sorted instead, and the rows by one
-    integer, cell code times the number of connections plus connection code."""
+    time (it compares encoded rows of all six). Each connection is in a dozen cells at most, so
+    there are far fewer distinct cells and connections than rows: those are sorted instead, and
+    the rows by one integer, cell code times the number of connections plus connection code."""
     cell = _codes(contributions, CELL_KEYS).cast(pl.UInt64)
     ean = _codes(contributions, ["ean"]).cast(pl.UInt64)
     order = (cell * (cast(int, ean.max()) + 1) + ean).arg_sort()
