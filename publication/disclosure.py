@@ -20,6 +20,9 @@ controlled part by part: `row_disclosures` lists every sum of connections the ro
 give away exactly, and each must pass the same primary rules. Such part
 figures add up over the relations as volumes do; `exposed_parts` finds the relations whose
 published part figures give withheld ones away, `protect_parts` is their secondary suppression.
+Relation by relation is not enough for parts (for one, an empty part may be withheld alone, as
+it discloses nothing, but is then known to be 0 and counts as published in its other relations), so
+`protect_parts` ends with the audit itself and withholds more until it recovers nothing.
 """
 
 from __future__ import annotations
@@ -194,6 +197,56 @@ def suppress(cells: pl.DataFrame, rules: DisclosureRules) -> pl.DataFrame:
     return state.drop("cell")
 
 
+def _shield(
+    cells: pl.DataFrame, links: pl.DataFrame, hidden: np.ndarray, matters: np.ndarray, cost: np.ndarray
+) -> np.ndarray:
+    """Cells to withhold besides `hidden` (a flag per row of `cells`) because the published ones
+    determine hidden cells that `matters` through a combination of relations that no relation
+    shows alone (`recoverable_cells`). Per such cell, one more unknown in its equations: the
+    published cell of least `cost` among its relations' members, parts before totals, and not
+    one that would be the only hidden member of a relation (determined at once, it frees
+    nothing). Where its relations hold no published cell, the search goes one relation further,
+    through the hidden members. The caller repeats until nothing is determined."""
+    table = (
+        cells.select(*CELL_KEYS, "parent_code")
+        .with_row_index("cell")
+        .with_columns(suppressed=pl.Series(hidden), volume=pl.lit(0.0))
+    )
+    determined = _determined(_hidden_system(table), RECOVERY_TOLERANCE)["cell"].to_numpy()
+    targets = determined[matters[determined]]
+    index = np.arange(hidden.size, dtype=np.uint32)
+    # withheld, a cell that would be the only hidden member of a relation is determined at once
+    alone = (
+        links.join(pl.DataFrame({"cell": index, "hidden": hidden}), on="cell")
+        .with_columns(pl.col("hidden").sum().over("relation").alias("n_hidden"))
+        .group_by("cell")
+        .agg(alone=(pl.col("n_hidden") == 0).any())
+    )
+    flags = pl.DataFrame({"cell": index, "published": ~hidden, "cost": cost}).join(alone, on="cell", how="left")
+    reach = pl.DataFrame({"target": targets, "cell": targets})
+    chosen = [np.empty(0, dtype=np.uint32)]
+    while reach.height:
+        members = (
+            reach.join(links.select("relation", "cell"), on="cell")
+            .select("target", "relation")
+            .unique()
+            .join(links, on="relation")
+            .join(flags, on="cell")
+        )
+        found = (
+            members.filter("published")
+            .sort("target", "alone", "is_total", "cost", "cell")
+            .unique("target", keep="first")
+        )
+        chosen.append(found["cell"].to_numpy())
+        further = members.join(found.select("target"), on="target", how="anti").select("target", "cell").unique()
+        if further.height and further.height == reach.join(found.select("target"), on="target", how="anti").height:
+            stuck = table.filter(pl.col("cell").is_in(further["target"].unique().implode())).select(CELL_KEYS).row(0)
+            raise RuntimeError(f"cell {'/'.join(map(str, stuck))} is determined by suppressed cells alone")
+        reach = further
+    return np.unique(np.concatenate(chosen))
+
+
 def recoverable_cells(
     published: pl.DataFrame, cells: pl.DataFrame, tolerance: float = RECOVERY_TOLERANCE
 ) -> pl.DataFrame:
@@ -241,6 +294,7 @@ def _hidden_system(table: pl.DataFrame) -> _HiddenSystem:
     Relation ids carry year and product, so all of them make one block-diagonal system."""
     members = (
         relations(table.drop("cell"))
+        .filter(pl.col("is_total").any().over("relation"))  # without its total, no equation
         .join(table.select("cell", "suppressed", "volume"), on="cell")
         .with_columns(sign=pl.when(pl.col("is_total")).then(-1.0).otherwise(1.0))
     )
@@ -512,15 +566,23 @@ def protect_parts(
 ) -> pl.Series:
     """Secondary suppression for part figures (see `exposed_parts`): `hidden` and what must be
     withheld with it. One cell is added per exposed relation and round: the published part with
-    the least in it that has anything in it, else the total, else an empty part."""
+    the least in it that has anything in it, else the total, else an empty part. Then no hidden
+    part that has anything in it, nor any `sensitive` cell, may follow from a combination of
+    relations (`_shield`; an empty part, which costs nothing, comes first there)."""
     links = relations(cells)
     size = weights.filter(pl.col("weight").abs() > _EPS).group_by("cell").agg(part=pl.col("weight").abs().sum())
     index = np.arange(cells.height, dtype=np.uint32)
+    part = pl.DataFrame({"cell": index}).join(size, on="cell", how="left")["part"].fill_null(0.0).to_numpy()
+    matters = sensitive.to_numpy() | (part > 0)
     state = hidden.alias("hidden")
     for _ in range(MAX_ROUNDS):
         exposed = exposed_parts(cells, state, sensitive, weights, rules)
         if exposed.height == 0:
-            return state
+            shielded = _shield(cells, links, state.to_numpy(), matters, part)
+            if shielded.size == 0:
+                return state
+            state = state | pl.Series(np.isin(index, shielded))
+            continue
         rank = pl.when(pl.col("is_total")).then(1).when(pl.col("part").is_null()).then(2).otherwise(0)
         added = (
             links.join(exposed.select("relation"), on="relation")

@@ -27,7 +27,8 @@ link's consumption exactly. So the parts are controlled as cells are:
 - across rows the figures add up as volumes do (a region's totaal over its sectors, a parent
   region over its children), so a withheld figure could be the total minus the rest: each kind
   (the probabilistic part, the volume at the strict and at the loose threshold) gets secondary
-  suppression of its own (`publication.disclosure.protect_parts`). Where both `volume_low` and
+  suppression of its own (`publication.disclosure.protect_parts`), relation by relation and
+  then against the audit of several relations at once. Where both `volume_low` and
   `volume_high` are published the third volume, which lies between them, counts as known.
 
 Why exact figures and not bands. A band of the probabilistic share (0-5 %, 5-10 %, ...) times the
