@@ -51,7 +51,7 @@ import polars as pl
 from core.config import DisclosureRules, UncertaintyThresholds
 from linkage.assign import UNRESOLVED
 from publication.allocation import allocate
-from publication.cells import CELL_KEYS, LEVELS, NATIONAL_CODE, TOTAL_SECTOR, stable_sum
+from publication.cells import CELL_KEYS, LEVELS, NATIONAL_CODE, TOTAL_SECTOR, VOLUME_DECIMAL, stable_sum
 from publication.disclosure import (
     DWELLING_SECTOR,
     Atoms,
@@ -60,6 +60,7 @@ from publication.disclosure import (
     recoverable_cells,
     row_disclosures,
 )
+from publication.regions import REGION_COLUMNS
 
 UNCERTAINTY_COLUMNS = [*CELL_KEYS, "unit", "volume", "volume_probabilistic", "volume_low", "volume_high", "withheld"]
 # The columns of an atom's pattern: what a connection adds to the cell's volume, to its
@@ -133,37 +134,119 @@ def threshold_allocations(
     return strict, loose
 
 
-def _per_connection(allocation: pl.DataFrame) -> pl.DataFrame:
-    """Per (cell, connection) of `publication.cells.aggregate_cells`: the connection's volume in
-    the cell, the part through probabilistic links, and the objects it reaches there if it is a
-    dwelling cell (empty elsewhere: only the dwelling rule counts objects, and gathering every
-    connection's objects in every cell was most of this step's time)."""
-    rows = allocation.with_columns(
-        probabilistic=pl.when(pl.col("method") == "probabilistic").then(pl.col("volume")).otherwise(0.0),
-        dwelling_object=pl.when(pl.col("sector") == DWELLING_SECTOR).then(pl.col("object_id")),
-    )
-    frames = [
-        rows.select(
-            "year",
-            region_level=pl.lit(level),
-            region_code=pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String),
-            sector=pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR),
-            product=pl.col("product").cast(pl.String),
-            ean="ean",
-            object_id="dwelling_object" if by_sector else pl.lit(None, pl.String),
-            volume="volume",
-            probabilistic="probabilistic",
+def _in_cells(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
+    """Each row of `frame` (with the allocation's year, regions, sector and product) once per
+    cell it counts in (`publication.cells.aggregate_cells`: every level, by sector and in
+    `totaal`), with `CELL_KEYS` and `columns`; a column `objects` or `object_id` only in the
+    cells by sector (null or empty in `totaal`: only the dwelling rule counts objects)."""
+
+    def carried(column: str, by_sector: bool) -> pl.Expr:
+        if by_sector or column not in ("objects", "object_id"):
+            return pl.col(column)
+        return (
+            pl.lit([], pl.List(pl.String)).alias(column)
+            if column == "objects"
+            else pl.lit(None, pl.String).alias(column)
         )
-        for level, column in LEVELS.items()
-        for by_sector in (True, False)
-    ]
+
+    return pl.concat(
+        [
+            frame.select(
+                "year",
+                pl.lit(level).alias("region_level"),
+                (pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String)).alias("region_code"),
+                (pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR)).alias("sector"),
+                pl.col("product").cast(pl.String),
+                *[carried(c, by_sector) for c in columns],
+            )
+            for level, column in LEVELS.items()
+            for by_sector in (True, False)
+        ]
+    )
+
+
+def _dwelling_objects() -> pl.Expr:
+    return pl.when(pl.col("sector") == DWELLING_SECTOR).then(pl.col("object_id")).alias("object_id")
+
+
+def _per_connection(allocation: pl.DataFrame) -> pl.DataFrame:
+    """Per (cell, connection): the connection's volume in the cell, the part through
+    probabilistic links, and the objects it reaches there if it is a dwelling cell."""
+    rows = allocation.with_columns(
+        _dwelling_objects(),
+        probabilistic=pl.when(pl.col("method") == "probabilistic").then(pl.col("volume")).otherwise(0.0),
+    )
     return (
-        pl.concat(frames)
+        _in_cells(rows, "ean", "object_id", "volume", "probabilistic")
         .group_by([*CELL_KEYS, "ean"])
         .agg(
             volume=stable_sum("volume"),
             probabilistic=stable_sum("probabilistic"),
             objects=pl.col("object_id").drop_nulls().unique().sort(),
+        )
+    )
+
+
+def _fixed_per_cell(allocation: pl.DataFrame, objects_cap: int) -> pl.DataFrame:
+    """The connections of `allocation` that add the same to every figure of their cells, one
+    row per cell (`ean` null): their volume (at every threshold; none probabilistic), how many
+    they are (`n_connections`, those with any volume there), the `largest` one's volume in the
+    cell, and the first `objects_cap` of the objects they reach (dwelling cells). Only whether a
+    sum of connections reaches fewer objects than the dwelling rule asks is ever decided, and a
+    set of that many objects decides it alone, so more need not be kept.
+
+    Most connections have one allocation row, and so the same volume in each of their cells:
+    those are summed at the finest grain (postcode4 and sector) first and rolled up from there.
+    Only connections spread over several rows (a collective meter, an object of several
+    gebruiksdoelen) are summed per cell and connection."""
+    exact = pl.col("volume").cast(VOLUME_DECIMAL)
+    single = allocation.filter((pl.len().over("ean") == 1) & (pl.col("volume").abs() > _EPS))
+    finest = (
+        single.with_columns(_dwelling_objects())
+        .group_by("year", *REGION_COLUMNS, "sector", "product")
+        .agg(
+            volume=exact.sum(),
+            n_connections=pl.len().cast(pl.UInt32),
+            largest=exact.cast(pl.Float64).abs().max(),
+            objects=pl.col("object_id").drop_nulls().unique().sort().head(objects_cap),
+        )
+    )
+    spread = allocation.join(single.select("ean"), on="ean", how="anti").with_columns(_dwelling_objects())
+    spread_rows = _in_cells(spread, "ean", "object_id", "volume")
+    per_connection = (
+        spread_rows.group_by([*CELL_KEYS, "ean"]).agg(volume=stable_sum("volume")).filter(pl.col("volume").abs() > _EPS)
+    )
+    spread_objects = (
+        spread_rows.filter(pl.col("object_id").is_not_null())
+        .join(per_connection, on=[*CELL_KEYS, "ean"], how="semi")
+        .group_by(CELL_KEYS)
+        .agg(objects=pl.col("object_id").unique())
+    )
+    spread_cells = (
+        per_connection.group_by(CELL_KEYS)
+        .agg(volume=exact.sum(), n_connections=pl.len().cast(pl.UInt32), largest=pl.col("volume").abs().max())
+        .join(spread_objects, on=CELL_KEYS, how="left", nulls_equal=True)
+    )
+    columns = ["volume", "n_connections", "largest", "objects"]
+    return (
+        pl.concat([_in_cells(finest, *columns), spread_cells.select(*CELL_KEYS, *columns)])
+        .group_by(CELL_KEYS)
+        .agg(
+            volume=pl.col("volume").sum().cast(pl.Float64),
+            n_connections=pl.col("n_connections").sum(),
+            largest=pl.col("largest").max(),
+            objects=pl.col("objects").explode().drop_nulls().unique().sort().head(objects_cap),
+        )
+        .select(
+            *CELL_KEYS,
+            ean=pl.lit(None, pl.String),
+            volume="volume",
+            probabilistic=pl.lit(0.0),
+            strict="volume",
+            loose="volume",
+            n_connections="n_connections",
+            largest="largest",
+            objects="objects",
         )
     )
 
@@ -182,37 +265,64 @@ def _changed(run: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
     ).unique()
 
 
-def connection_contributions(run: pl.DataFrame, strict: pl.DataFrame, loose: pl.DataFrame) -> pl.DataFrame:
-    """One row per (cell, connection) with `CELL_KEYS`, `ean`, and what the connection adds to the
-    cell: `volume` (at the run's threshold), `probabilistic` (of that, through probabilistic
-    links), `strict` and `loose` (its volume there at the other thresholds), and the `objects`
-    it reaches in the cell at any threshold (dwelling cells only). Arguments are allocations
-    (`publication.allocation.allocate`) at the three thresholds.
+CONTRIBUTION_COLUMNS = [
+    *CELL_KEYS,
+    "ean",
+    "volume",
+    "probabilistic",
+    "strict",
+    "loose",
+    "n_connections",
+    "largest",
+    "objects",
+]
 
-    Most connections are allocated alike at every threshold (a deterministic link stands at all
-    three): theirs are aggregated once, with `strict` and `loose` equal to `volume`; only the
-    few whose allocation a threshold changes are aggregated three times and joined. At a
-    million objects that is one pass over the rows instead of three and two joins of lists."""
+
+def connection_contributions(
+    run: pl.DataFrame, strict: pl.DataFrame, loose: pl.DataFrame, *, objects_cap: int
+) -> pl.DataFrame:
+    """What the connections add to each cell (`CONTRIBUTION_COLUMNS`): `volume` (at the run's
+    threshold), `probabilistic` (of that, through probabilistic links), `strict` and `loose`
+    (the volume at the other thresholds), `n_connections`, the `largest` connection's share in
+    any of these, and the `objects` reached in the cell at any threshold (dwelling cells only).
+    Arguments are allocations (`publication.allocation.allocate`) at the three thresholds, and
+    `objects_cap`, the dwelling rule's number of dwellings (`DisclosureRules.min_dwellings`).
+
+    A connection that some figure tells apart (a probabilistic link, or one a threshold
+    allocates differently) has a row per cell (`ean` set, `n_connections` 1). The others, about
+    98 % at a million objects, are deterministic links no threshold moves: they add their volume
+    to every figure but the probabilistic part alike, so for disclosure control each cell's are
+    one group, and they get one row per cell (`ean` null; `_fixed_per_cell`). Before, a row per
+    cell and connection made 14 million rows at a million objects, the run's largest
+    intermediate."""
     keys = [*CELL_KEYS, "ean"]
     strict, loose = strict.select(run.columns), loose.select(run.columns)
-    changed = pl.concat([_changed(run, strict), _changed(run, loose)]).unique()
-    alike = _per_connection(run.join(changed, on="ean", how="anti")).with_columns(strict="volume", loose="volume")
-    run, strict, loose = (frame.join(changed, on="ean", how="semi") for frame in (run, strict, loose))
+    told_apart = pl.concat(
+        [
+            _changed(run, strict),
+            _changed(run, loose),
+            run.filter(pl.col("method") == "probabilistic").select("ean"),
+        ]
+    ).unique()
+    fixed = _fixed_per_cell(run.join(told_apart, on="ean", how="anti"), objects_cap)
+    run, strict, loose = (frame.join(told_apart, on="ean", how="semi") for frame in (run, strict, loose))
     at_run = _per_connection(run)
     at_strict = _per_connection(strict).select(*keys, strict="volume", objects_strict="objects")
     at_loose = _per_connection(loose).select(*keys, loose="volume", objects_loose="objects")
-    differing = (
+    figures = ["volume", "probabilistic", "strict", "loose"]
+    apart = (
         at_run.join(at_strict, on=keys, how="full", coalesce=True)
         .join(at_loose, on=keys, how="full", coalesce=True)
-        .with_columns(pl.col("volume", "probabilistic", "strict", "loose").fill_null(0.0))
+        .with_columns(pl.col(figures).fill_null(0.0))
         .with_columns(
+            n_connections=pl.lit(1, pl.UInt32),
+            largest=pl.max_horizontal(pl.col(figures).abs()),
             objects=pl.concat_list(pl.col("objects", "objects_strict", "objects_loose").fill_null([]))
             .list.unique()
-            .list.sort()
+            .list.sort(),
         )
     )
-    columns = [*keys, "volume", "probabilistic", "strict", "loose", "objects"]
-    return _sorted_by_cell(pl.concat([alike.select(columns), differing.select(columns)]))
+    return _sorted_by_cell(pl.concat([fixed.select(CONTRIBUTION_COLUMNS), apart.select(CONTRIBUTION_COLUMNS)]))
 
 
 def _codes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
@@ -255,8 +365,9 @@ def _indexed(contributions: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
 
 def _atoms(contributions: pl.DataFrame) -> pl.DataFrame:
     """Per cell and pattern (what a connection adds to each figure per unit of its volume): the
-    atom's connections, the sum and the largest of their units, and their objects. A connection
-    that adds nothing to any figure hides nobody and is left out. Lazy, so that the filter and
+    atom's connections (a row of a cell's fixed connections counts as `n_connections`), the sum
+    and the largest of their units, and their objects. A connection that adds nothing to any
+    figure hides nobody and is left out. Lazy, so that the filter and
     the new columns run in one pass instead of copying every connection's `objects` twice."""
     amounts = pl.col("volume", "probabilistic", "strict", "loose").abs()
     unit = pl.max_horizontal(amounts)
@@ -270,9 +381,9 @@ def _atoms(contributions: pl.DataFrame) -> pl.DataFrame:
         )
         .group_by("cell", *_PATTERN)
         .agg(
-            n=pl.len(),
+            n=pl.col("n_connections").sum(),
             volume=stable_sum("unit"),
-            largest=pl.col("unit").max(),
+            largest=pl.col("largest").max(),
             objects=pl.col("objects").explode().drop_nulls().unique(),
         )
         .sort("cell", *_PATTERN)

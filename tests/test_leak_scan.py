@@ -42,6 +42,7 @@ def public(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ScanInputs]:
             linked.bag,
             UncertaintyThresholds(),
         ),
+        objects_cap=rules.min_dwellings,
     )
     uncertainty = cell_uncertainty(cells, statistics, contributions, rules)
     folder = tmp_path_factory.mktemp("public")

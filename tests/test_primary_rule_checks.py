@@ -107,6 +107,7 @@ def small_run() -> dict[str, pl.DataFrame]:
             linked.bag,
             UncertaintyThresholds(),
         ),
+        objects_cap=RULES.min_dwellings,
     )
     inputs = {"statistics_cells": cells, "uncertainty_contributions": contributions}
     return {

@@ -38,6 +38,7 @@ def built() -> tuple[ReportInputs, pl.DataFrame]:
             bag,
             UncertaintyThresholds(),
         ),
+        objects_cap=DisclosureRules().min_dwellings,
     )
     # the previous run: one published gemeente cell 10 % lower
     first = statistics.filter((pl.col("region_level") == "gemeente") & ~pl.col("suppressed")).head(1)

@@ -50,7 +50,7 @@ def delivery() -> dict[str, pl.DataFrame]:
         linked.bag,
         UncertaintyThresholds(),
     )
-    contributions = connection_contributions(allocation, strict, loose)
+    contributions = connection_contributions(allocation, strict, loose, objects_cap=RULES.min_dwellings)
     return {
         "cells": cells,
         "statistics": statistics,
@@ -129,13 +129,16 @@ def _parts(table: pl.DataFrame, contributions: pl.DataFrame) -> pl.DataFrame:
     for name, weight in combos.items():
         published = pl.all_horizontal([pl.col(f"shown_{f}").is_not_null() for f in needed[name]])
         part = per_connection.filter(published).with_columns(w=weight).filter(pl.col("w").abs() > 1e-9)
+        # a row without an EAN holds n_connections that add alike to every figure: its largest
+        # connection adds `largest` times the share of the row's unit that this part takes
+        unit = pl.max_horizontal(pl.col("volume", "probabilistic", "strict", "loose").abs())
         frames.append(
             part.group_by(CELL_KEYS).agg(
                 part=pl.lit(name),
-                n=pl.len(),
+                n=pl.col("n_connections").sum(),
                 dwellings=pl.col("objects").explode().drop_nulls().n_unique(),
                 size=pl.col("w").abs().sum(),
-                largest=pl.col("w").abs().max(),
+                largest=(pl.col("largest") * pl.col("w").abs() / unit).max(),
             )
         )
     return pl.concat(frames)

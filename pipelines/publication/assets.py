@@ -72,7 +72,7 @@ def uncertainty_contributions(
             config.uncertainty,
         )
         progress("contributions per cell and connection", 0, allocation.height)
-        return connection_contributions(allocation, strict, loose)
+        return connection_contributions(allocation, strict, loose, objects_cap=config.disclosure.min_dwellings)
 
 
 @dg.asset(
