@@ -41,7 +41,8 @@ def main() -> None:
     dataset = synth.generate(args.objects, seed=args.seed)
     bag = validate_delivery("bag", dataset.bag, Path("bag.parquet")).frame
     connections = validate_delivery("connections", dataset.connections, Path("connections.parquet")).frame
-    result = linkage.link(linkage.normalise_bag(bag), linkage.normalise_connections(connections), profile)
+    bag, connections = linkage.normalise_bag(bag), linkage.normalise_connections(connections)
+    result = linkage.link(bag, connections, profile)
 
     estimated_corrections = run_corrections(result.links, result.residue, result.unresolved_candidates)
     # a collective connection truly serves several objects; any one of them corrects its id

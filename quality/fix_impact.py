@@ -93,7 +93,9 @@ def fix_impact(
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
-    `connections` and `bag` are the ingested (not normalised) deliveries, `links` the run's, and
+    `connections` and `bag` are the normalised registers (`linkage.normalise_connections`,
+    `linkage.normalise_bag`: the run's, so that only the corrected records are normalised
+    again), `links` the run's, and
     `corrections` the object each connection's right values come from (`run_corrections`; a
     benchmark passes the truth instead, to see how far the estimate is off). `settings` are the
     run's linkage tuning numbers, for the re-linkage (by default `LinkageSettings()`), and
@@ -103,12 +105,10 @@ def fix_impact(
     register (without it, as a benchmark's truth-corrected re-link does, the register is
     trained on and scored again).
     """
-    normalised_bag = linkage.normalise_bag(bag)
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
     before = _best_link(links)
     frame = (
-        linkage.normalise_connections(connections)
-        .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
+        connections.join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
         .join(
             _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
             on="corrected_object",
@@ -132,13 +132,17 @@ def fix_impact(
     after = before
     progress("corrected records", fixed.height, frame.height)
     if fixed.height:
+        # the comparison keys follow from the corrected values: only those records are normalised
         repaired = pl.concat(
-            [connections.join(fixed.select("ean"), on="ean", how="anti"), fixed.select(connections.columns)]
+            [
+                connections.join(fixed.select("ean"), on="ean", how="anti"),
+                linkage.normalise_connections(fixed.select(connections.columns)),
+            ]
         )
         after = _best_link(
             linkage.link(
-                normalised_bag,
-                linkage.normalise_connections(repaired),
+                bag,
+                repaired,
                 profile,
                 settings,
                 duckdb_config,

@@ -76,19 +76,25 @@ def holder_label(holder_type: str, holder: str | None) -> str:
 def holder_compliance(kind: str, results: pl.DataFrame) -> pl.DataFrame:
     """Per holder and rule of one delivery: rows, failing rows, compliance and up to `EXAMPLES`
     identifiers of failing records (`COMPLIANCE_COLUMNS`). `holder` is null for the rows that
-    name no holder (`named_holder`)."""
+    name no holder (`named_holder`). One pass over the rows with an aggregation per rule: the
+    long form (a row per record and rule) was 50 million rows at a million objects."""
     names = {rule.name for rule in load_contract(kind).row_rules}
     rules = [c for c in results.columns if c in names or c.startswith("type_")]
-    long = results.select(named_holder(pl.col("holder")).alias("holder"), "record_id", *rules).unpivot(
-        index=["holder", "record_id"], variable_name="rule", value_name="passed"
+    failed = {rule: pl.col(rule).not_() for rule in rules}
+    wide = results.group_by(named_holder(pl.col("holder")).alias("holder")).agg(
+        pl.len().alias("n_rows"),
+        *[failed[rule].sum().alias(f"failed:{rule}") for rule in rules],
+        *[
+            pl.col("record_id").filter(failed[rule]).drop_nulls().sort().head(EXAMPLES).alias(f"examples:{rule}")
+            for rule in rules
+        ],
     )
+    per_rule = [
+        wide.select("holder", "n_rows", rule=pl.lit(rule), n_failed=f"failed:{rule}", examples=f"examples:{rule}")
+        for rule in rules
+    ]
     return (
-        long.group_by("holder", "rule")
-        .agg(
-            n_rows=pl.len(),
-            n_failed=(~pl.col("passed")).sum(),
-            examples=pl.col("record_id").filter(~pl.col("passed")).drop_nulls().sort().head(EXAMPLES),
-        )
+        pl.concat(per_rule)
         .with_columns(
             source=pl.lit(kind),
             compliance=1.0 - pl.col("n_failed") / pl.col("n_rows"),

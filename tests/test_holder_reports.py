@@ -37,11 +37,17 @@ def delivery() -> dict[str, Any]:
         )
         for kind, result in ingested.items()
     }
-    linked = link(normalise_bag(frames["bag"]), normalise_connections(frames["connections"]), PROFILES["statistical"])
+    normalised = {"bag": normalise_bag(frames["bag"]), "connections": normalise_connections(frames["connections"])}
+    linked = link(normalised["bag"], normalised["connections"], PROFILES["statistical"])
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     corrections = run_corrections(linked.links, linked.residue, linked.unresolved_candidates)
     impact = fix_impact(
-        frames["connections"], frames["bag"], linked.links, corrections, PROFILES["statistical"], model=linked.model
+        normalised["connections"],
+        normalised["bag"],
+        linked.links,
+        corrections,
+        PROFILES["statistical"],
+        model=linked.model,
     )
     deliveries = pl.DataFrame(
         {
@@ -52,6 +58,7 @@ def delivery() -> dict[str, Any]:
     )
     return {
         "frames": frames,
+        "normalised": normalised,
         "results": results,
         "compliance": compliance,
         "impact": impact,
@@ -126,9 +133,9 @@ def test_the_runs_model_scores_the_corrected_records_as_a_retrained_relink_does(
     model on the whole corrected register again and scoring all of it gives the same gains: the
     deterministic passes do not depend on the model, and one delivery's corrections move its
     m and u by far less than a decision needs."""
-    frames, linked = delivery["frames"], delivery["linked"]
+    linked, normalised = delivery["linked"], delivery["normalised"]
     retrained = fix_impact(
-        frames["connections"], frames["bag"], linked.links, delivery["corrections"], PROFILES["statistical"]
+        normalised["connections"], normalised["bag"], linked.links, delivery["corrections"], PROFILES["statistical"]
     )
     keys = ["defect", "holder"]
     ours = delivery["impact"].sort(keys)

@@ -63,6 +63,9 @@ def delivery_validation(
     ins={
         **_INS,
         **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
+        # the normalised registers: the same rows in the same order, with the comparison keys
+        # the re-link of fix impact needs (holding both forms cost 1.5 GB at a million objects)
+        **{kind: dg.AssetIn(f"normalised_{kind}") for kind in ("bag", "connections")},
         **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates", "linkage_model")},
     },
     description="One quality report (HTML and JSON) per netbeheerder and per gemeente, on its own records only.",
