@@ -90,6 +90,8 @@ def fix_impact(
     duckdb_config: Mapping[str, str] | None = None,
     model: dict[str, Any] | None = None,
     progress: Progress = silent,
+    backend: str = "duckdb",
+    spark: Any = None,
 ) -> pl.DataFrame:
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
@@ -103,7 +105,8 @@ def fix_impact(
     trained `model`, only the corrected records are scored, with that model: the re-link costs
     the deterministic passes and their scoring, not a second training and scoring of the whole
     register (without it, as a benchmark's truth-corrected re-link does, the register is
-    trained on and scored again).
+    trained on and scored again). `backend` and `spark`: where the re-link scores, as the run's
+    linkage does (`linkage.link`).
     """
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
     before = _best_link(links)
@@ -149,6 +152,8 @@ def fix_impact(
                 model=model,
                 score_only=fixed["ean"] if model is not None else None,
                 progress=lambda phase, done=None, total=None: progress(f"re-link: {phase}", done, total),
+                backend=backend,
+                spark=spark,
             ).links
         )
     compared = (

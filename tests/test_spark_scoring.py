@@ -20,6 +20,7 @@ from linkage.candidates import candidate_bag_rows, candidate_pairs
 from linkage.deterministic import exact_address_pass, registered_bag_id_pass
 from linkage.spark_scoring import ModelMismatchError, local_spark_session, predict_on_spark, spark_sql
 from linkage.woonplaats import resolve_woonplaatsen
+from quality.fix_impact import fix_impact, run_corrections
 from tests.paths import SAMPLE_DIR
 
 pytestmark = pytest.mark.spark
@@ -108,6 +109,32 @@ def test_link_gives_the_same_links_and_residue_on_spark(sample, spark, monkeypat
         duck.unresolved_candidates.select("ean", "object_id")
     )
     assert on_spark.model == duck.model  # trained on DuckDB either way
+
+
+def test_fix_impact_re_links_on_spark_as_on_duckdb(sample, spark, monkeypatch) -> None:
+    """The re-link of fix impact scores where the run does, with the same gains."""
+    bag, connections = sample
+    profile = PROFILES["statistical"]
+    linked = linkage.link(bag, connections, profile)
+    corrections = run_corrections(linked.links, linked.residue, linked.unresolved_candidates)
+    duck = fix_impact(connections, bag, linked.links, corrections, profile, model=linked.model)
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(args[3].height)
+        return predict_on_spark(*args, **kwargs)
+
+    monkeypatch.setattr(spark_scoring, "predict_on_spark", counted)
+    on_spark = fix_impact(
+        connections, bag, linked.links, corrections, profile, model=linked.model, backend="spark", spark=spark
+    )
+    assert calls and sum(calls) > 0
+    assert duck["n_correctable"].sum() > 0
+    exact = ["defect", "holder", "n_affected", "n_correctable", "n_newly_linked", "n_now_deterministic"]
+    assert on_spark.select(exact).equals(duck.select(exact))
+    assert on_spark["mean_probability_gain"].to_list() == pytest.approx(
+        duck["mean_probability_gain"].to_list(), abs=1e-9
+    )
 
 
 def test_hamming_and_jaro_winkler_mean_the_same_on_spark(spark) -> None:

@@ -89,6 +89,7 @@ def source_holder_reports(
             duckdb_config=config.duckdb_config(),
             model=json.loads(frames["linkage_model"]["model"].item()),
             progress=progress,
+            backend=config.engine.linkage_backend,
         )
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
     previous = read_previous(run_folder.current("reports"))
