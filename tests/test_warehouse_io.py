@@ -1,0 +1,57 @@
+"""The warehouse IO manager: a frame it has stored is not held in memory for the rest of the run.
+
+`execute_in_process`, which `koppelwerk run` uses, keeps every step's output until the run ends;
+at a million objects that was 5-6 GB carried from stage to stage. Run here as the CLI runs: a
+frame made by one asset must be gone (garbage) by the time a later asset runs."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+
+from core.config import RunConfig
+from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
+
+
+def _run(tmp_path: Path) -> tuple[dg.ExecuteInProcessResult, dict[str, bool]]:
+    made: list[weakref.ref[pl.DataFrame]] = []
+    seen: dict[str, bool] = {}
+
+    @dg.asset
+    def upstream() -> pl.DataFrame:
+        frame = pl.DataFrame({"ean": [f"8716{i:014d}" for i in range(1000)]})
+        made.append(weakref.ref(frame))
+        return frame
+
+    @dg.asset
+    def downstream(upstream: pl.DataFrame) -> pl.DataFrame:
+        return upstream.head(3)
+
+    @dg.asset(deps=[downstream])
+    def later() -> pl.DataFrame:
+        gc.collect()
+        seen["upstream alive"] = made[0]() is not None
+        return pl.DataFrame({"n": [1]})
+
+    settings = KoppelwerkSettings.from_config(RunConfig(out_dir=tmp_path / "out", data_dir=tmp_path / "data"))
+    definitions = dg.Definitions(
+        assets=[upstream, downstream, later],
+        resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
+    )
+    result = dg.materialize([upstream, downstream, later], resources=definitions.resources)
+    return result, seen
+
+
+def test_a_stored_frame_is_not_kept_for_the_rest_of_the_run(tmp_path: Path) -> None:
+    result, seen = _run(tmp_path)
+    assert result.success
+    assert seen == {"upstream alive": False}
+    # what later steps read comes from the warehouse
+    warehouse = next((tmp_path / "data").rglob("*.duckdb"))
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        assert con.sql("SELECT count(*) FROM downstream").fetchone() == (3,)
