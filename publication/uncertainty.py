@@ -92,8 +92,9 @@ _EPS = 1e-9
 
 def links_at_threshold(
     links: pl.DataFrame, residue: pl.DataFrame, candidates: pl.DataFrame, threshold: float
-) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """`links` and `residue` (ean, residue_class) had the linkage threshold been `threshold`.
+) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
+    """`links` and `residue` (ean, residue_class) had the linkage threshold been `threshold`,
+    and the connections that moves (`ean`): links dropped, candidates linked.
 
     `candidates` holds the best candidate (`ean`, `object_id`, `match_probability`) of each
     connection the assignment left unresolved."""
@@ -113,7 +114,7 @@ def links_at_threshold(
             dropped.with_columns(residue_class=pl.lit(UNRESOLVED)),
         ]
     )
-    return scenario_links, scenario_residue
+    return scenario_links, scenario_residue, pl.concat([dropped, added.select("ean")]).unique()
 
 
 def threshold_allocations(
@@ -125,13 +126,22 @@ def threshold_allocations(
     bag: pl.DataFrame,
     thresholds: UncertaintyThresholds,
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The allocation of `consumption` (see `publication.allocation.allocate`) had the linkage
-    threshold been `thresholds.strict`, and had it been `thresholds.loose`."""
-    strict, loose = (
-        allocate(consumption, *links_at_threshold(links, residue, candidates, threshold), connections, bag)
-        for threshold in (thresholds.strict, thresholds.loose)
-    )
-    return strict, loose
+    """The allocation rows (see `publication.allocation.allocate`) of the connections the linkage
+    threshold moves, had it been `thresholds.strict`, and had it been `thresholds.loose`.
+    Allocation is per connection, so every other one is allocated there as in the run; only the
+    few a threshold moves are allocated again, not the whole register twice."""
+
+    def moved_allocation(threshold: float) -> pl.DataFrame:
+        scenario_links, scenario_residue, moved = links_at_threshold(links, residue, candidates, threshold)
+        return allocate(
+            consumption.join(moved, on="ean", how="semi"),
+            scenario_links.join(moved, on="ean", how="semi"),
+            scenario_residue.join(moved, on="ean", how="semi"),
+            connections,
+            bag,
+        )
+
+    return moved_allocation(thresholds.strict), moved_allocation(thresholds.loose)
 
 
 def _in_cells(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
@@ -251,20 +261,6 @@ def _fixed_per_cell(allocation: pl.DataFrame, objects_cap: int) -> pl.DataFrame:
     )
 
 
-def _changed(run: pl.DataFrame, other: pl.DataFrame) -> pl.DataFrame:
-    """EANs whose allocation rows differ between `run` and `other` (another threshold's): a row
-    in one and not the other, or as many rows in neither."""
-    counts = [frame.group_by("ean").len() for frame in (run, other)]
-    return pl.concat(
-        [
-            run.join(other, on=run.columns, how="anti", nulls_equal=True).select("ean"),
-            other.join(run, on=run.columns, how="anti", nulls_equal=True).select("ean"),
-            counts[0].join(counts[1], on=["ean", "len"], how="anti").select("ean"),
-            counts[1].join(counts[0], on=["ean", "len"], how="anti").select("ean"),
-        ]
-    ).unique()
-
-
 CONTRIBUTION_COLUMNS = [
     *CELL_KEYS,
     "ean",
@@ -285,11 +281,12 @@ def connection_contributions(
     threshold), `probabilistic` (of that, through probabilistic links), `strict` and `loose`
     (the volume at the other thresholds), `n_connections`, the `largest` connection's share in
     any of these, and the `objects` reached in the cell at any threshold (dwelling cells only).
-    Arguments are allocations (`publication.allocation.allocate`) at the three thresholds, and
-    `objects_cap`, the dwelling rule's number of dwellings (`DisclosureRules.min_dwellings`).
+    `run` is the run's allocation (`publication.allocation.allocate`); `strict` and `loose` hold
+    the allocation rows of the connections each other threshold moves (`threshold_allocations`);
+    `objects_cap` is the dwelling rule's number of dwellings (`DisclosureRules.min_dwellings`).
 
     A connection that some figure tells apart (a probabilistic link, or one a threshold
-    allocates differently) has a row per cell (`ean` set, `n_connections` 1). The others, about
+    moves) has a row per cell (`ean` set, `n_connections` 1). The others, about
     98 % at a million objects, are deterministic links no threshold moves: they add their volume
     to every figure but the probabilistic part alike, so for disclosure control each cell's are
     one group, and they get one row per cell (`ean` null; `_fixed_per_cell`). Before, a row per
@@ -298,14 +295,14 @@ def connection_contributions(
     keys = [*CELL_KEYS, "ean"]
     strict, loose = strict.select(run.columns), loose.select(run.columns)
     told_apart = pl.concat(
-        [
-            _changed(run, strict),
-            _changed(run, loose),
-            run.filter(pl.col("method") == "probabilistic").select("ean"),
-        ]
+        [strict.select("ean"), loose.select("ean"), run.filter(pl.col("method") == "probabilistic").select("ean")]
     ).unique()
     fixed = _fixed_per_cell(run.join(told_apart, on="ean", how="anti"), objects_cap)
-    run, strict, loose = (frame.join(told_apart, on="ean", how="semi") for frame in (run, strict, loose))
+    run = run.join(told_apart, on="ean", how="semi")
+    # at a threshold, a told-apart connection it does not move is allocated as in the run
+    strict, loose = (
+        pl.concat([moved, run.join(moved.select("ean").unique(), on="ean", how="anti")]) for moved in (strict, loose)
+    )
     at_run = _per_connection(run)
     at_strict = _per_connection(strict).select(*keys, strict="volume", objects_strict="objects")
     at_loose = _per_connection(loose).select(*keys, loose="volume", objects_loose="objects")

@@ -23,6 +23,7 @@ from publication.uncertainty import (
     _per_connection,
     cell_uncertainty,
     connection_contributions,
+    links_at_threshold,
     threshold_allocations,
     uncertainty_violations,
 )
@@ -104,9 +105,10 @@ def _compacted(reference: pl.DataFrame, objects_cap: int) -> pl.DataFrame:
 
 @pytest.mark.parametrize("thresholds", [UncertaintyThresholds(), UncertaintyThresholds(strict=0.9999, loose=0.05)])
 def test_contributions_equal_aggregating_every_threshold_in_full(thresholds: UncertaintyThresholds) -> None:
-    """Aggregating connections allocated alike at every threshold once changes nothing: the
-    same rows, bit for bit, as aggregating each threshold's allocation and joining them, also
-    at thresholds where many more connections move."""
+    """Allocating again only the connections a threshold moves, and aggregating those allocated
+    alike at every threshold once, changes nothing: the same rows, bit for bit, as allocating the
+    whole register at each threshold, aggregating each and joining them (compacted as
+    `connection_contributions` keeps them), also at thresholds where many more connections move."""
     linked = link_synth(8_000, seed=12)
     data, bag, connections, result = linked.data, linked.bag, linked.connections, linked.result
     run = allocate(data.consumption, result.links, result.residue, connections, bag)
@@ -114,7 +116,18 @@ def test_contributions_equal_aggregating_every_threshold_in_full(thresholds: Unc
         data.consumption, result.links, result.residue, result.unresolved_candidates, connections, bag, thresholds
     )
     ours = connection_contributions(run, strict, loose, objects_cap=RULES.min_dwellings)
-    reference = _compacted(_contributions_by_three_joins(run, strict, loose), RULES.min_dwellings)
+    # the reference allocates the whole register at each threshold
+    in_full = [
+        allocate(
+            data.consumption,
+            *links_at_threshold(result.links, result.residue, result.unresolved_candidates, threshold)[:2],
+            connections,
+            bag,
+        )
+        for threshold in (thresholds.strict, thresholds.loose)
+    ]
+    assert strict.height < in_full[0].height and loose.height < in_full[1].height
+    reference = _compacted(_contributions_by_three_joins(run, *in_full), RULES.min_dwellings)
     assert (ours["strict"] != ours["volume"]).sum() > 0
     assert ours["ean"].null_count() > 0
     assert ours.equals(reference)
