@@ -33,6 +33,19 @@ def stable_sum(column: str) -> pl.Expr:
     return pl.col(column).cast(VOLUME_DECIMAL).sum().cast(pl.Float64)
 
 
+def cell_keys_at(level: str, by_sector: bool) -> list[pl.Expr]:
+    """`CELL_KEYS` of the cell a row (with the allocation's year, regions, sector and product)
+    counts in at region level `level`, by its sector or (`by_sector` false) in `totaal`."""
+    column = LEVELS[level]
+    return [
+        pl.col("year"),
+        pl.lit(level).alias("region_level"),
+        (pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String)).alias("region_code"),
+        (pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR)).alias("sector"),
+        pl.col("product").cast(pl.String),
+    ]
+
+
 def _cells_at(rows: pl.DataFrame, level: str, by_sector: bool) -> pl.DataFrame:
     """The cells of one region level, per sector or (`by_sector` false) for the sector totaal."""
     column = LEVELS[level]
@@ -52,11 +65,7 @@ def _cells_at(rows: pl.DataFrame, level: str, by_sector: bool) -> pl.DataFrame:
     )
     parent = pl.col("gemeente_code") if level == "woonplaats" else pl.lit(None if column is None else NATIONAL_CODE)
     return cells.join(objects, on=keys, how="left", nulls_equal=True).select(
-        "year",
-        region_level=pl.lit(level),
-        region_code=pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String),
-        sector=pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR),
-        product=pl.col("product").cast(pl.String),
+        *cell_keys_at(level, by_sector),
         unit=pl.col("unit").cast(pl.String),
         parent_code=parent.cast(pl.String),
         volume="volume",

@@ -212,7 +212,7 @@ def _shield(
         .with_row_index("cell")
         .with_columns(suppressed=pl.Series(hidden), volume=pl.lit(0.0))
     )
-    determined = _determined(_hidden_system(table), RECOVERY_TOLERANCE)["cell"].to_numpy()
+    determined = _determined(_hidden_system(table, links), RECOVERY_TOLERANCE)["cell"].to_numpy()
     targets = determined[matters[determined]]
     index = np.arange(hidden.size, dtype=np.uint32)
     # withheld, a cell that would be the only hidden member of a relation is determined at once
@@ -274,7 +274,7 @@ def recoverable_cells(
         .join(published.select(*CELL_KEYS, "suppressed", "volume"), on=CELL_KEYS)
         .with_row_index("cell")
     )
-    found = _determined(_hidden_system(table), tolerance)
+    found = _determined(_hidden_system(table, relations(table.drop("cell"))), tolerance)
     return table.join(found, on="cell").select(*CELL_KEYS, "recovered_volume")
 
 
@@ -289,12 +289,12 @@ class _HiddenSystem:
     cells: np.ndarray
 
 
-def _hidden_system(table: pl.DataFrame) -> _HiddenSystem:
-    """The system of `table` (`cell`, `CELL_KEYS`, `parent_code`, `suppressed`, `volume`).
-    Relation ids carry year and product, so all of them make one block-diagonal system."""
+def _hidden_system(table: pl.DataFrame, links: pl.DataFrame) -> _HiddenSystem:
+    """The system of `table` (`cell`, `CELL_KEYS`, `parent_code`, `suppressed`, `volume`) and its
+    `relations` (`links`, by the same row numbers: a caller that audits round after round has
+    them). Relation ids carry year and product, so all of them make one block-diagonal system."""
     members = (
-        relations(table.drop("cell"))
-        .filter(pl.col("is_total").any().over("relation"))  # without its total, no equation
+        links.filter(pl.col("is_total").any().over("relation"))  # without its total, no equation
         .join(table.select("cell", "suppressed", "volume"), on="cell")
         .with_columns(sign=pl.when(pl.col("is_total")).then(-1.0).otherwise(1.0))
     )

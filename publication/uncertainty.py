@@ -51,7 +51,7 @@ import polars as pl
 from core.config import DisclosureRules, UncertaintyThresholds
 from linkage.assign import UNRESOLVED
 from publication.allocation import allocate
-from publication.cells import CELL_KEYS, LEVELS, NATIONAL_CODE, TOTAL_SECTOR, VOLUME_DECIMAL, stable_sum
+from publication.cells import CELL_KEYS, LEVELS, VOLUME_DECIMAL, cell_keys_at, stable_sum
 from publication.disclosure import (
     DWELLING_SECTOR,
     Atoms,
@@ -131,17 +131,17 @@ def threshold_allocations(
     Allocation is per connection, so every other one is allocated there as in the run; only the
     few a threshold moves are allocated again, not the whole register twice."""
 
-    def moved_allocation(threshold: float) -> pl.DataFrame:
+    allocations = []
+    for threshold in (thresholds.strict, thresholds.loose):
         scenario_links, scenario_residue, moved = links_at_threshold(links, residue, candidates, threshold)
-        return allocate(
-            consumption.join(moved, on="ean", how="semi"),
-            scenario_links.join(moved, on="ean", how="semi"),
-            scenario_residue.join(moved, on="ean", how="semi"),
-            connections,
-            bag,
+        of_moved = (
+            frame.join(moved, on="ean", how="semi") for frame in (consumption, scenario_links, scenario_residue)
         )
-
-    return moved_allocation(thresholds.strict), moved_allocation(thresholds.loose)
+        moved_consumption, moved_links, moved_residue = of_moved
+        allocations.append(
+            allocate(moved_consumption, moved_links, moved_residue, connections.join(moved, on="ean", how="semi"), bag)
+        )
+    return allocations[0], allocations[1]
 
 
 def _in_cells(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
@@ -161,15 +161,8 @@ def _in_cells(frame: pl.DataFrame, *columns: str) -> pl.DataFrame:
 
     return pl.concat(
         [
-            frame.select(
-                "year",
-                pl.lit(level).alias("region_level"),
-                (pl.lit(NATIONAL_CODE) if column is None else pl.col(column).cast(pl.String)).alias("region_code"),
-                (pl.col("sector").cast(pl.String) if by_sector else pl.lit(TOTAL_SECTOR)).alias("sector"),
-                pl.col("product").cast(pl.String),
-                *[carried(c, by_sector) for c in columns],
-            )
-            for level, column in LEVELS.items()
+            frame.select(*cell_keys_at(level, by_sector), *[carried(c, by_sector) for c in columns])
+            for level in LEVELS
             for by_sector in (True, False)
         ]
     )
