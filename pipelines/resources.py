@@ -113,6 +113,11 @@ class KoppelwerkSettings(dg.ConfigurableResource):
         return folder
 
 
+def columns(*names: str) -> dict[str, list[str]]:
+    """The metadata of an `AssetIn` that reads only `names` of its table (`WarehouseIOManager`)."""
+    return {"columns": list(names)}
+
+
 class WarehouseIOManager(dg.ConfigurableIOManager):
     """Stores every asset's polars frame as a table of the same name in the run's DuckDB file.
 
@@ -144,14 +149,19 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         _release(context)
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
+        """The asset's table, or only the columns the input asks for (`dg.AssetIn(...,
+        metadata={"columns": [...]})`, the convention of Dagster's database IO managers): a
+        consumer that reads four columns of the national register does not hold its twenty."""
         table = context.asset_key.path[-1]
+        columns = (context.definition_metadata or {}).get("columns")
+        projection = ", ".join(f'"{c}"' for c in columns) if columns else "*"
         folder = self._folder(context.step_context.run_id)
         for path in (folder.staging_warehouse, folder.warehouse):
             if path.exists():
                 with self._connect(path, read_only=True) as con:
                     found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()
                     if found and found[0]:
-                        return con.sql(f'SELECT * FROM "{table}"').pl()
+                        return con.sql(f'SELECT {projection} FROM "{table}"').pl()
         raise dg.DagsterInvariantViolationError(
             f"table {table!r} is in neither this run's warehouse nor the last good run's ({folder.warehouse})"
         )

@@ -21,6 +21,13 @@ VOLTS = 230
 # Gas meter G rating -> nominal flow in m3/h is about 1.6 x the rating (G4: 6 m3/h).
 GAS_FLOW_PER_G = 1.6
 
+# The columns of each ingested delivery that the demands read, so a caller can load only those.
+DEMAND_COLUMNS: dict[str, tuple[str, ...]] = {
+    "bag": ("object_id", "status"),
+    "connections": ("ean", "product", "bag_id", "aansluitcapaciteit", "netbeheerder"),
+    "consumption": ("ean", "product", "volume"),
+}
+
 
 def bag_id_points_at_active_object(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Series:
     """Per connection (in the order of `connections`): false where a registered bag_id names no

@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from core.config import RunConfig
-from pipelines.resources import KoppelwerkSettings, WarehouseIOManager
+from pipelines.resources import KoppelwerkSettings, WarehouseIOManager, columns
 
 
 def _run(tmp_path: Path) -> tuple[dg.ExecuteInProcessResult, dict[str, bool]]:
@@ -55,3 +55,23 @@ def test_a_stored_frame_is_not_kept_for_the_rest_of_the_run(tmp_path: Path) -> N
     warehouse = next((tmp_path / "data").rglob("*.duckdb"))
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.sql("SELECT count(*) FROM downstream").fetchone() == (3,)
+
+
+def test_an_input_that_names_its_columns_reads_only_those(tmp_path: Path) -> None:
+    seen: dict[str, list[str]] = {}
+
+    @dg.asset
+    def register() -> pl.DataFrame:
+        return pl.DataFrame({"ean": ["871600000000000001"], "bag_id": ["0363010000000001"], "straat": ["Dam"]})
+
+    @dg.asset(ins={"register": dg.AssetIn("register", metadata=columns("bag_id", "ean"))})
+    def reader(register: pl.DataFrame) -> pl.DataFrame:
+        seen["columns"] = register.columns
+        return register
+
+    settings = KoppelwerkSettings.from_config(RunConfig(out_dir=tmp_path / "out", data_dir=tmp_path / "data"))
+    result = dg.materialize(
+        [register, reader], resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)}
+    )
+    assert result.success
+    assert seen == {"columns": ["bag_id", "ean"]}

@@ -4,12 +4,13 @@ import dagster as dg
 import polars as pl
 
 import linkage
+from pipelines.resources import columns
 
 
 @dg.asset_check(
     asset="residue",
     blocking=True,
-    additional_ins={"links": dg.AssetIn("links"), "connections": dg.AssetIn("connections")},
+    additional_ins={"links": dg.AssetIn("links"), "connections": dg.AssetIn("connections", metadata=columns("ean"))},
     description="Every valid connection is in exactly one of links (shares summing to 1) and residue.",
 )
 def every_connection_accounted_for(

@@ -9,7 +9,7 @@ from core.run_folder import PUBLIC, RunFolder, promote, run_manifest
 from data_contracts import validate_output
 from ingestion.preflight import select_year
 from pipelines.progress import reporting
-from pipelines.resources import KoppelwerkSettings
+from pipelines.resources import KoppelwerkSettings, columns
 from publication.allocation import allocate
 from publication.cells import aggregate_cells
 from publication.report import ReportInputs, analyst_report
@@ -107,6 +107,7 @@ def _previous_statistics(run_folder: RunFolder) -> pl.DataFrame | None:
 
 @dg.asset(
     group_name=GROUP,
+    ins={"connections": dg.AssetIn("connections", metadata=columns("ean"))},  # counted only
     description="Writes the run's tables, quarantine, run summary and analyst report into its staging folder: "
     "per-connection tables at the top, only what may leave the organisation in public/.",
 )

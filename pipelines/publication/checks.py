@@ -5,7 +5,7 @@ The logic lives in `publication` as pure functions; these are the wiring."""
 import dagster as dg
 import polars as pl
 
-from pipelines.resources import KoppelwerkSettings
+from pipelines.resources import KoppelwerkSettings, columns
 from publication.cells import CELL_KEYS
 from publication.disclosure import primary_rule_violations, recoverable_cells
 from publication.uncertainty import uncertainty_violations
@@ -64,7 +64,7 @@ no_dominated_cell_published = _primary_rule_check(
 @dg.asset_check(
     asset="allocation",
     blocking=True,
-    additional_ins={"consumption": dg.AssetIn("consumption")},
+    additional_ins={"consumption": dg.AssetIn("consumption", metadata=columns("year", "unit", "volume"))},
     description="The allocated volume per unit equals the consumption delivered for the year.",
 )
 def allocation_conserves_volume(allocation: pl.DataFrame, consumption: pl.DataFrame) -> dg.AssetCheckResult:

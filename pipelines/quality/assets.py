@@ -6,8 +6,8 @@ import dagster as dg
 import polars as pl
 
 from pipelines.progress import reporting
-from pipelines.resources import KoppelwerkSettings
-from quality.demands import with_demands
+from pipelines.resources import KoppelwerkSettings, columns
+from quality.demands import DEMAND_COLUMNS, with_demands
 from quality.expectations import validate_deliveries
 from quality.fix_impact import fix_impact, run_corrections
 from quality.holder_reports import build_reports, holder_compliance, read_previous, write_reports
@@ -33,11 +33,14 @@ def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]
 
 
 _INS = {name: dg.AssetIn(name) for kind in KINDS for name in (kind, f"{kind}_rule_results", f"{kind}_quarantine")}
+# validation reads of each delivery only what its demands need (at national size the full
+# deliveries alone are 20 GB once loaded)
+_VALIDATION_INS = {**_INS, **{kind: dg.AssetIn(kind, metadata=columns(*DEMAND_COLUMNS[kind])) for kind in KINDS}}
 
 
 @dg.asset(
     group_name=GROUP,
-    ins=_INS,
+    ins=_VALIDATION_INS,
     description="Every contract rule of every delivery, as Great Expectations ran it under the run's profile.",
 )
 def delivery_validation(
