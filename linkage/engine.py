@@ -20,7 +20,7 @@ from linkage.assign import assign, best_candidates, linkage_curve
 from linkage.bag_status import is_under_construction
 from linkage.collective import common_area_links, expand_collective_gas
 from linkage.description import describe
-from linkage.deterministic import LINK_COLUMNS, exact_address_pass, registered_bag_id_pass
+from linkage.deterministic import LINK_COLUMNS, PASS_METHODS, exact_address_pass, registered_bag_id_pass
 from linkage.partitions import region_partitions
 from linkage.probabilistic import products_linked, score_candidates, term_frequencies, train_model
 from linkage.residue import capacity_classes, pre_link_residue, unlinked_residue
@@ -53,7 +53,7 @@ def link(
     settings: LinkageSettings | None = None,
     duckdb_config: Mapping[str, str] | None = None,
     model: dict[str, Any] | None = None,
-    score_only: pl.Series | None = None,
+    relink: Relink | None = None,
     progress: Progress = silent,
     backend: str = "duckdb",
     spark: Any = None,
@@ -68,11 +68,9 @@ def link(
     (`linkage.partitions`, regions of at most `settings.partition_max_objects` BAG rows), so
     their memory is bounded by a region's size. The links and residue do not depend on the cut.
 
-    A re-link of a register the run has linked (`quality.fix_impact`) passes the run's `model`
-    (`LinkageResult.model`) instead of training one, and the EANs whose records it changed as
-    `score_only`: only those are scored, so every other connection the deterministic passes
-    leave ends in the residue, and only the links and residue of `score_only` and of the
-    deterministic passes mean what they say. `progress` hears of each phase. `backend` and
+    `model`, when given, is used instead of training one. A re-link of some records of a
+    register the run has linked (`quality.fix_impact`) passes them as `relink` (`Relink`): the
+    result then holds those records' links and residue only. `progress` hears of each phase. `backend` and
     `spark`: where the scoring predicts (`core.config.EngineSettings.linkage_backend`, "duckdb" or
     "spark"; `linkage.probabilistic.score_candidates`)."""
     settings = settings or LinkageSettings()
@@ -83,6 +81,10 @@ def link(
     capacities = capacity_classes(connections, described, settings)
     residue_parts = [pre_link_residue(connections, described, capacities)]
     linkable = connections.join(residue_parts[0].select("ean"), on="ean", how="anti")
+    if relink is not None:
+        model = relink.model
+        residue_parts = [residue_parts[0].filter(relink.selects())]
+        linkable = linkable.filter(relink.selects())
     partitioning = region_partitions(bag, linkable, settings.partition_max_objects)
 
     passes = []
@@ -102,20 +104,19 @@ def link(
     if model is None:
         progress("Splink training", deterministic.height, n_connections)
         model = train_model(bag, connections, labelled, settings, duckdb_config)
-    objects_products = products_linked(labelled, connections)
+    objects_products = products_linked(
+        labelled if relink is None else pl.concat([labelled, relink.others_deterministic()]), connections
+    )
     frequencies = term_frequencies(bag, connections, model)
     scored_parts = []
     for i, (partition, found) in enumerate(passes):
-        to_score = found.remaining["ean"]
-        if score_only is not None:
-            to_score = to_score.filter(to_score.is_in(score_only.implode()))
         progress(f"Splink scoring, region {i + 1} of {len(passes)}", deterministic.height, n_connections)
         scored_parts.append(
             score_candidates(
                 partitioning.bag(bag, partition),
                 found.remaining,
                 labelled,
-                to_score=to_score,
+                to_score=found.remaining["ean"],
                 settings=settings,
                 duckdb_config=duckdb_config,
                 model=model,
@@ -134,7 +135,12 @@ def link(
     for partition, found in passes:
         remaining = found.remaining.join(probabilistic.select("ean"), on="ean", how="anti")
         unlinked.append(unlinked_residue(remaining, partitioning.bag(bag, partition), rejected, capacities))
-    links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections, settings)
+    if relink is None:
+        links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections, settings)
+    else:  # whether a pand's gas meter is its only one depends on the other connections' links too
+        links = expand_collective_gas(
+            pl.concat([deterministic, probabilistic, relink.others()]), bag, connections, settings
+        ).filter(relink.selects())
     common_areas = pl.concat([found.common_areas for _, found in passes])
     links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
     residue_parts += [construction, *unlinked]
@@ -150,6 +156,37 @@ def link(
         model=model,
         unresolved_candidates=unresolved_candidates.sort("ean"),
     )
+
+
+@dataclass(frozen=True)
+class Relink:
+    """Some records of a register the run has linked, to link again (`quality.fix_impact`, after
+    correcting them): `eans` those records, `model` the run's trained model, `links` the run's
+    links.
+
+    What is learned from the whole delivery (woonplaats variants, capacity classes, term
+    frequencies) is learned again from the register as given, corrected records included; it is
+    cheap beside the pairing. Only `eans` are paired with objects and scored. What the other
+    connections' links take part in is read from the run's `links`: the objects the deterministic
+    passes gave a connection of each product (a scoring feature), and the gas meters of a pand
+    (collective gas). One thing differs from linking the whole register again: a collective gas
+    connection's object counts no gas connection of its own, since the run's links keep only the
+    expanded links.
+    """
+
+    eans: pl.Series
+    model: dict[str, Any]
+    links: pl.DataFrame
+
+    def selects(self) -> pl.Expr:
+        return pl.col("ean").is_in(self.eans.implode())
+
+    def others(self) -> pl.DataFrame:
+        """The run's links of the connections not linked again."""
+        return self.links.filter(~self.selects()).select(LINK_COLUMNS)
+
+    def others_deterministic(self) -> pl.DataFrame:
+        return self.others().filter(pl.col("method").is_in(PASS_METHODS)).select("ean", "object_id")
 
 
 @dataclass(frozen=True)

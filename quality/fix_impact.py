@@ -5,8 +5,8 @@ the object the run linked it to; for one left `unresolved` it is the model's bes
 the threshold: the estimate then answers "if your correction confirmed our best guess". That
 object's BAG id fills a missing or dead `bag_id`, its postcode a missing or malformed one. The
 register is linked once more with every correctable defect corrected (one re-link, not one per
-class), by the run's trained model: the deterministic passes run over the whole register, the
-model scores only the corrected records. Each defect class is judged on its own records, per
+class), by the run's trained model: only the corrected records are paired with objects and
+scored (`linkage.Relink`); every other record keeps its link. Each defect class is judged on its own records, per
 netbeheerder: how many link that did not, how many move from the model to a
 deterministic pass (a registered id the address confirms), and how much their match probability
 rises. Records without a link or a candidate (most residue) are affected, not correctable.
@@ -102,10 +102,10 @@ def fix_impact(
     benchmark passes the truth instead, to see how far the estimate is off). `settings` are the
     run's linkage tuning numbers, for the re-linkage (by default `LinkageSettings()`), and
     `duckdb_config` its Splink connection's configuration (`linkage.link`). With the run's
-    trained `model`, only the corrected records are scored, with that model: the re-link costs
-    the deterministic passes and their scoring, not a second training and scoring of the whole
-    register (without it, as a benchmark's truth-corrected re-link does, the register is
-    trained on and scored again). `backend` and `spark`: where the re-link scores, as the run's
+    trained `model`, only the corrected records are linked again, with that model (`linkage.Relink`):
+    the re-link costs what those records cost, not a second linkage of the whole register
+    (without it, as a benchmark's truth-corrected re-link does, the register is trained on and
+    linked again). `backend` and `spark`: where the re-link scores, as the run's
     linkage does (`linkage.link`).
     """
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
@@ -142,19 +142,24 @@ def fix_impact(
                 linkage.normalise_connections(fixed.select(connections.columns)),
             ]
         )
-        after = _best_link(
+        relinked = _best_link(
             linkage.link(
                 bag,
                 repaired,
                 profile,
                 settings,
                 duckdb_config,
-                model=model,
-                score_only=fixed["ean"] if model is not None else None,
+                relink=linkage.Relink(fixed["ean"], model, links) if model is not None else None,
                 progress=lambda phase, done=None, total=None: progress(f"re-link: {phase}", done, total),
                 backend=backend,
                 spark=spark,
             ).links
+        )
+        # a record not corrected keeps its link (a full re-link gives it the same one)
+        after = (
+            pl.concat([before.join(fixed.select("ean"), on="ean", how="anti"), relinked])
+            if model is not None
+            else relinked
         )
     compared = (
         frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects])

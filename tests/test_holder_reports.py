@@ -12,11 +12,12 @@ from typing import Any
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 import synth
 from core.config import PROFILES
 from ingestion.validate import validate_delivery
-from linkage import link, normalise_bag, normalise_connections
+from linkage import Relink, link, normalise_bag, normalise_connections
 from quality.demands import with_demands
 from quality.fix_impact import fix_impact, run_corrections
 from quality.holder_reports import build_reports, holder_compliance, read_previous, report_html, write_reports
@@ -147,6 +148,25 @@ def test_the_runs_model_scores_the_corrected_records_as_a_retrained_relink_does(
     assert ours["mean_probability_gain"].to_list() == pytest.approx(
         retrained.sort(keys)["mean_probability_gain"].to_list(), abs=0.01
     )
+
+
+def test_relinking_some_records_links_them_as_linking_the_whole_register_again(delivery: dict[str, Any]) -> None:
+    """Fix impact links only the corrected records again (`linkage.Relink`), reading what the
+    other connections take part in from the run's links: those records get the links and residue
+    a re-link of the whole corrected register with the same model gives them."""
+    linked, normalised = delivery["linked"], delivery["normalised"]
+    connections, bag = normalised["connections"], normalised["bag"]
+    missing = connections.filter(pl.col("bag_id").is_null()).join(delivery["corrections"], on="ean")
+    corrected = normalise_connections(missing.with_columns(bag_id=pl.col("object_id")).select(connections.columns))
+    repaired = pl.concat([connections.join(corrected.select("ean"), on="ean", how="anti"), corrected])
+    assert corrected.height > 100
+    whole = link(bag, repaired, PROFILES["statistical"], model=linked.model)
+    part = link(bag, repaired, PROFILES["statistical"], relink=Relink(corrected["ean"], linked.model, linked.links))
+    again = pl.col("ean").is_in(corrected["ean"].implode())
+    # a probability is the same to 1e-10: Splink's SQL sums in another order over other rows
+    assert_frame_equal(part.links, whole.links.filter(again), check_exact=False, abs_tol=1e-10)
+    assert part.residue.equals(whole.residue.filter(again))
+    assert part.links["ean"].n_unique() + part.residue.height == corrected.height
 
 
 def test_a_model_passed_in_links_as_the_model_trained_in_the_call(delivery: dict[str, Any]) -> None:
