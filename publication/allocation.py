@@ -18,6 +18,20 @@ from publication.regions import REGION_COLUMNS, UNKNOWN_REGION, connection_regio
 NOT_IN_REGISTER = "not_in_register"
 # `method` is how the volume's link was made (null for residue and unregistered consumption).
 ALLOCATION_COLUMNS = ["year", *REGION_COLUMNS, "sector", "product", "unit", "ean", "object_id", "method", "volume"]
+# The columns of the normalised registers that allocation reads (`one_row_per_object`, the
+# sectors, `publication.regions`), so a caller can load only those.
+BAG_COLUMNS = (
+    "object_id",
+    "hoofdadres",
+    "nummeraanduiding_id",
+    "object_type",
+    "gebruiksdoel",
+    "gemeente_code",
+    "woonplaats_naam",
+    "woonplaats_key",
+    "postcode_clean",
+)
+CONNECTION_COLUMNS = ("ean", "postcode_clean", "woonplaats_key")
 # The row order: joins return rows in any order, and the cells sum these volumes in row order,
 # so without it the same inputs could give cells that differ in the last bits. Unique, because
 # consumption is unique on (ean, year, product) and links on (ean, object_id).

@@ -10,7 +10,7 @@ from data_contracts import validate_output
 from ingestion.preflight import select_year
 from pipelines.progress import reporting
 from pipelines.resources import KoppelwerkSettings, columns
-from publication.allocation import allocate
+from publication.allocation import BAG_COLUMNS, CONNECTION_COLUMNS, allocate
 from publication.cells import aggregate_cells
 from publication.report import ReportInputs, analyst_report
 from publication.residue_summary import residue_summary as summarise_residue
@@ -19,9 +19,17 @@ from publication.summary import run_summary, summary_html
 from publication.uncertainty import cell_uncertainty, connection_contributions, threshold_allocations
 
 GROUP = "publication"
+# allocation reads a few columns of the normalised registers (at a million objects the whole
+# frames are 1.5 GB once loaded)
+_REGISTERS = {
+    "normalised_connections": dg.AssetIn("normalised_connections", metadata=columns(*CONNECTION_COLUMNS)),
+    "normalised_bag": dg.AssetIn("normalised_bag", metadata=columns(*BAG_COLUMNS)),
+}
 
 
-@dg.asset(group_name=GROUP, description="Each connection's volume spread over regions, sectors and objects.")
+@dg.asset(
+    group_name=GROUP, ins=_REGISTERS, description="Each connection's volume spread over regions, sectors and objects."
+)
 def allocation(
     settings: KoppelwerkSettings,
     consumption: pl.DataFrame,
@@ -45,6 +53,7 @@ def sector_energy_statistics(settings: KoppelwerkSettings, statistics_cells: pl.
 
 @dg.asset(
     group_name=GROUP,
+    ins=_REGISTERS,
     description="Per cell and connection: its volume at the run's, the strict and the loose "
     "threshold, and its part through probabilistic links (internal, never published).",
 )
@@ -91,7 +100,11 @@ def sector_energy_uncertainty(
     )
 
 
-@dg.asset(group_name=GROUP, description="Residue connections and volume per class, netbeheerder and gemeente.")
+@dg.asset(
+    group_name=GROUP,
+    ins={"normalised_connections": dg.AssetIn("normalised_connections", metadata=columns("ean", "product"))},
+    description="Residue connections and volume per class, netbeheerder and gemeente.",
+)
 def residue_summary(
     residue: pl.DataFrame, normalised_connections: pl.DataFrame, allocation: pl.DataFrame
 ) -> pl.DataFrame:

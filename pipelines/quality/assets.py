@@ -33,7 +33,7 @@ def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]
 
 
 _INS = {name: dg.AssetIn(name) for kind in KINDS for name in (kind, f"{kind}_rule_results", f"{kind}_quarantine")}
-# validation reads of each delivery only what its demands need (at national size the full
+# validation and the reports read of each delivery only what its demands need (at national size the full
 # deliveries alone are 20 GB once loaded)
 _VALIDATION_INS = {**_INS, **{kind: dg.AssetIn(kind, metadata=columns(*DEMAND_COLUMNS[kind])) for kind in KINDS}}
 
@@ -62,27 +62,23 @@ def delivery_validation(
 
 
 @dg.asset(
+    name="fix_impact",
     group_name=GROUP,
     ins={
-        **_INS,
-        **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
-        # the normalised registers: the same rows in the same order, with the comparison keys
-        # the re-link of fix impact needs (holding both forms cost 1.5 GB at a million objects)
+        # the normalised registers: the comparison keys the re-link needs
         **{kind: dg.AssetIn(f"normalised_{kind}") for kind in ("bag", "connections")},
         **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates", "linkage_model")},
     },
-    description="One quality report (HTML and JSON) per netbeheerder and per gemeente, on its own records only.",
+    description="Per defect class and netbeheerder, what correcting it would buy: the corrected records "
+    "linked again with the run's model (internal; the holder reports show it).",
 )
-def source_holder_reports(
+def fix_impact_estimates(
     context: dg.AssetExecutionContext, settings: KoppelwerkSettings, **frames: pl.DataFrame
 ) -> pl.DataFrame:
     config = settings.run_config()
-    run_folder = settings.run_folder(context)
-    results = delivery_results(frames)
-    compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
     corrections = run_corrections(frames["links"], frames["residue"], frames["unresolved_candidates"])
     with reporting(context) as progress:
-        impact = fix_impact(
+        return fix_impact(
             frames["connections"],
             frames["bag"],
             frames["links"],
@@ -94,7 +90,24 @@ def source_holder_reports(
             progress=progress,
             backend=config.engine.linkage_backend,
         )
+
+
+@dg.asset(
+    group_name=GROUP,
+    ins={
+        **_VALIDATION_INS,
+        **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
+        "fix_impact": dg.AssetIn("fix_impact"),
+    },
+    description="One quality report (HTML and JSON) per netbeheerder and per gemeente, on its own records only.",
+)
+def source_holder_reports(
+    context: dg.AssetExecutionContext, settings: KoppelwerkSettings, **frames: pl.DataFrame
+) -> pl.DataFrame:
+    config = settings.run_config()
+    run_folder = settings.run_folder(context)
+    compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in delivery_results(frames).items()])
     deliveries = pl.concat([frames[f"{kind}_delivery"] for kind in KINDS])
     previous = read_previous(run_folder.current("reports"))
-    reports = build_reports(compliance, impact, deliveries, config.profile, previous)
+    reports = build_reports(compliance, frames["fix_impact"], deliveries, config.profile, previous)
     return write_reports(reports, run_folder.staging / "reports")
