@@ -118,6 +118,11 @@ def columns(*names: str) -> dict[str, list[str]]:
     return {"columns": list(names)}
 
 
+def all_but(*names: str) -> dict[str, list[str]]:
+    """The metadata of an `AssetIn` that reads every column of its table but `names`."""
+    return {"exclude": list(names)}
+
+
 class WarehouseIOManager(dg.ConfigurableIOManager):
     """Stores every asset's polars frame as a table of the same name in the run's DuckDB file.
 
@@ -150,11 +155,16 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
 
     def load_input(self, context: dg.InputContext) -> pl.DataFrame:
         """The asset's table, or only the columns the input asks for (`dg.AssetIn(...,
-        metadata={"columns": [...]})`, the convention of Dagster's database IO managers): a
-        consumer that reads four columns of the national register does not hold its twenty."""
+        metadata={"columns": [...]})`, the convention of Dagster's database IO managers, or
+        `{"exclude": [...]}` for all but those): a consumer that reads four columns of the
+        national register does not hold its twenty."""
         table = context.asset_key.path[-1]
-        columns = (context.definition_metadata or {}).get("columns")
-        projection = ", ".join(f'"{c}"' for c in columns) if columns else "*"
+        metadata = context.definition_metadata or {}
+        projection = "*"
+        if metadata.get("columns"):
+            projection = ", ".join(f'"{c}"' for c in metadata["columns"])
+        elif metadata.get("exclude"):
+            projection = "* EXCLUDE (" + ", ".join(f'"{c}"' for c in metadata["exclude"]) + ")"
         folder = self._folder(context.step_context.run_id)
         for path in (folder.staging_warehouse, folder.warehouse):
             if path.exists():

@@ -129,13 +129,18 @@ def with_demands(
     bag: pl.DataFrame,
     connections: pl.DataFrame,
     consumption: pl.DataFrame,
+    holders: bool = True,
 ) -> pl.DataFrame:
     """`rule_results` of one delivery, in its order, with its cross-delivery demands added as
     columns, and, for consumption, the holder filled in from the connection register (the
     netbeheerder of the EAN). Each demand is joined to its row by `row_number`
     (`_kept_row_numbers`); a quarantined row meets every demand here.
+
+    `holders=False` is for a caller that counts rows only (the validation): its rule results
+    may come without `record_id` and `holder`, which at national size are most of their bytes,
+    and consumption gets no holder.
     """
-    if kind == "consumption":
+    if kind == "consumption" and holders:
         rule_results = _with_connection_holder(rule_results, connections)
     demands = _demands(kind, bag, connections, consumption)
     if not demands:

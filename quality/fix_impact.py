@@ -36,6 +36,9 @@ FIX_IMPACT_COLUMNS = [
     "mean_probability_gain",
 ]
 DETERMINISTIC = ("registered_bag_id", "exact_address", "collective")
+# what a record is judged on (its defects, its holder): the register's other columns are carried
+# only for the corrected records, which are linked again
+_JUDGED_COLUMNS = ("ean", "netbeheerder", "bag_id", "postcode", "postcode_clean", "huisnummer")
 
 
 def _best_link(links: pl.DataFrame) -> pl.DataFrame:
@@ -111,7 +114,8 @@ def fix_impact(
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
     before = _best_link(links)
     frame = (
-        connections.join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
+        connections.select(_JUDGED_COLUMNS)
+        .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
         .join(
             _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
             on="corrected_object",
@@ -124,13 +128,22 @@ def fix_impact(
     correctable = frame.filter(
         pl.any_horizontal(pl.col(f"has_{d}") for d in defects) & pl.col("corrected_object").is_not_null()
     )
-    spoiled = {column for _, column, _ in DEFECTS.values()}
-    fixed = correctable.with_columns(
-        pl.coalesce(
-            *[pl.when(pl.col(f"has_{d}")).then(pl.col(DEFECTS[d][2])) for d in defects if DEFECTS[d][1] == column],
-            pl.col(column),
-        ).alias(column)
-        for column in spoiled
+    spoiled = sorted({column for _, column, _ in DEFECTS.values()})
+    corrected_values = correctable.select(
+        "ean",
+        *[
+            pl.coalesce(
+                *[pl.when(pl.col(f"has_{d}")).then(pl.col(DEFECTS[d][2])) for d in defects if DEFECTS[d][1] == column],
+                pl.col(column),
+            ).alias(column)
+            for column in spoiled
+        ],
+    )
+    fixed = (
+        connections.join(corrected_values, on="ean", how="semi", maintain_order="left")
+        .drop(spoiled)
+        .join(corrected_values, on="ean", how="left", maintain_order="left")
+        .select(connections.columns)
     )
     after = before
     progress("corrected records", fixed.height, frame.height)
@@ -139,7 +152,7 @@ def fix_impact(
         repaired = pl.concat(
             [
                 connections.join(fixed.select("ean"), on="ean", how="anti"),
-                linkage.normalise_connections(fixed.select(connections.columns)),
+                linkage.normalise_connections(fixed),
             ]
         )
         relinked = _best_link(

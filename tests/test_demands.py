@@ -98,6 +98,30 @@ def test_each_consumption_row_gets_its_own_holder_and_capacity_verdict(seed: int
     assert got == {r[0]: (r[5], r[6]) for r in CONSUMPTION_ROWS}
 
 
+def test_a_caller_that_counts_rows_needs_no_record_ids_or_holders() -> None:
+    """Validation reads the rule results without `record_id` and `holder` (most of their bytes
+    at national size): the demands come out the same, row by row."""
+    kept = [r for r in CONSUMPTION_ROWS if not r[4]]
+    consumption = pl.DataFrame(
+        {"ean": [r[1] for r in kept], "product": [r[2] for r in kept], "volume": [r[3] for r in kept]},
+        schema={"ean": pl.String, "product": pl.String, "volume": pl.Float64},
+    )
+    rule_results = _rule_results(CONSUMPTION_ROWS, 1)
+    quarantine = _quarantine(CONSUMPTION_ROWS, 4)
+    full = with_demands("consumption", rule_results, quarantine, BAG, CONNECTIONS, consumption)
+    counted = with_demands(
+        "consumption",
+        rule_results.drop("record_id", "holder"),
+        quarantine,
+        BAG,
+        CONNECTIONS,
+        consumption,
+        holders=False,
+    )
+    assert "holder" not in counted.columns
+    assert counted.equals(full.drop("record_id", "holder"))
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_each_connection_gets_the_verdict_on_its_own_bag_id(seed: int) -> None:
     kept = [r for r in CONNECTION_ROWS if not r[3]]

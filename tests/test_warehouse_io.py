@@ -15,7 +15,7 @@ import duckdb
 import polars as pl
 
 from core.config import RunConfig
-from pipelines.resources import KoppelwerkSettings, WarehouseIOManager, columns
+from pipelines.resources import KoppelwerkSettings, WarehouseIOManager, all_but, columns
 
 
 def _run(tmp_path: Path) -> tuple[dg.ExecuteInProcessResult, dict[str, bool]]:
@@ -69,9 +69,15 @@ def test_an_input_that_names_its_columns_reads_only_those(tmp_path: Path) -> Non
         seen["columns"] = register.columns
         return register
 
+    @dg.asset(ins={"register": dg.AssetIn("register", metadata=all_but("straat"))})
+    def other_reader(register: pl.DataFrame) -> pl.DataFrame:
+        seen["all but"] = register.columns
+        return register
+
     settings = KoppelwerkSettings.from_config(RunConfig(out_dir=tmp_path / "out", data_dir=tmp_path / "data"))
     result = dg.materialize(
-        [register, reader], resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)}
+        [register, reader, other_reader],
+        resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
     )
     assert result.success
-    assert seen == {"columns": ["bag_id", "ean"]}
+    assert seen == {"columns": ["bag_id", "ean"], "all but": ["ean", "bag_id"]}

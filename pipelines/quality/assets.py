@@ -6,7 +6,7 @@ import dagster as dg
 import polars as pl
 
 from pipelines.progress import reporting
-from pipelines.resources import KoppelwerkSettings, columns
+from pipelines.resources import KoppelwerkSettings, all_but, columns
 from quality.demands import DEMAND_COLUMNS, with_demands
 from quality.expectations import validate_deliveries
 from quality.fix_impact import fix_impact, run_corrections
@@ -16,9 +16,10 @@ GROUP = "quality"
 KINDS = ("bag", "connections", "consumption")
 
 
-def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+def delivery_results(frames: dict[str, pl.DataFrame], holders: bool = True) -> dict[str, pl.DataFrame]:
     """Per delivery its per-row rule results with the cross-delivery demands, from the assets
-    `<kind>`, `<kind>_rule_results` and `<kind>_quarantine` in `frames`."""
+    `<kind>`, `<kind>_rule_results` and `<kind>_quarantine` in `frames` (`holders`: as for
+    `quality.demands.with_demands`)."""
     return {
         kind: with_demands(
             kind,
@@ -27,6 +28,7 @@ def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]
             frames["bag"],
             frames["connections"],
             frames["consumption"],
+            holders=holders,
         )
         for kind in KINDS
     }
@@ -35,7 +37,15 @@ def delivery_results(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]
 _INS = {name: dg.AssetIn(name) for kind in KINDS for name in (kind, f"{kind}_rule_results", f"{kind}_quarantine")}
 # validation and the reports read of each delivery only what its demands need (at national size the full
 # deliveries alone are 20 GB once loaded)
-_VALIDATION_INS = {**_INS, **{kind: dg.AssetIn(kind, metadata=columns(*DEMAND_COLUMNS[kind])) for kind in KINDS}}
+_DEMAND_INS = {**_INS, **{kind: dg.AssetIn(kind, metadata=columns(*DEMAND_COLUMNS[kind])) for kind in KINDS}}
+# validation counts rows: it needs neither which record a row is nor its holder
+_VALIDATION_INS = {
+    **_DEMAND_INS,
+    **{
+        f"{kind}_rule_results": dg.AssetIn(f"{kind}_rule_results", metadata=all_but("record_id", "holder"))
+        for kind in KINDS
+    },
+}
 
 
 @dg.asset(
@@ -51,7 +61,9 @@ def delivery_validation(
     folder.mkdir(exist_ok=True)
     with reporting(context) as progress:
         progress("Great Expectations suites of the three deliveries")
-        validation = validate_deliveries(delivery_results(frames), config.profile, docs_dir=folder / "data_docs")
+        validation = validate_deliveries(
+            delivery_results(frames, holders=False), config.profile, docs_dir=folder / "data_docs"
+        )
     (folder / "validation.json").write_text(json.dumps(validation.to_dicts(), indent=1))
     missed = validation.filter(~pl.col("passed"))
     context.log.info(
@@ -95,7 +107,7 @@ def fix_impact_estimates(
 @dg.asset(
     group_name=GROUP,
     ins={
-        **_VALIDATION_INS,
+        **_DEMAND_INS,
         **{f"{kind}_delivery": dg.AssetIn(f"{kind}_delivery") for kind in KINDS},
         "fix_impact": dg.AssetIn("fix_impact"),
     },
