@@ -1,5 +1,6 @@
 """The residue vocabulary case by case, and the residue rules on register-shaped frames."""
 
+import random
 from pathlib import Path
 
 import polars as pl
@@ -7,7 +8,7 @@ import pytest
 import yaml
 
 from linkage import normalise_bag, normalise_connections
-from linkage.description import classify_word, describe, typo_distance
+from linkage.description import classify_word, describe, one_typo_apart
 from linkage.residue import capacity_classes, pre_link_residue, unlinked_residue
 
 CASES = yaml.safe_load((Path(__file__).parent / "cases" / "locatieomschrijving.yaml").read_text())
@@ -24,12 +25,46 @@ def test_description_vocabulary(case: dict) -> None:
     assert described["near_address"] is case.get("near", False)
 
 
-def test_typo_distance_counts_a_swap_as_one() -> None:
-    assert typo_distance("lichmast", "lichtmast") == 1
-    assert typo_distance("abri", "arbi") == 1
-    assert typo_distance("kermis", "kerk") == 3
+def _osa_distance(a: str, b: str) -> int:
+    """The optimal string alignment distance by its table, as the textbook defines it."""
+    table = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i in range(len(a) + 1):
+        for j in range(len(b) + 1):
+            if min(i, j) == 0:
+                table[i][j] = max(i, j)
+                continue
+            table[i][j] = min(table[i - 1][j] + 1, table[i][j - 1] + 1, table[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                table[i][j] = min(table[i][j], table[i - 2][j - 2] + 1)
+    return table[-1][-1]
+
+
+def test_one_typo_counts_a_swap_as_one() -> None:
+    assert one_typo_apart("lichmast", "lichtmast")
+    assert one_typo_apart("abri", "arbi")
+    assert not one_typo_apart("kermis", "kerk")
+    assert not one_typo_apart("abri", "abri")
     assert classify_word("lichmast") == ("public_lighting", "lichtmast", "typo")
     assert classify_word("kast") is None
+
+
+def test_one_typo_apart_is_distance_one_on_random_words() -> None:
+    """Against the distance table on words of a small alphabet, where every kind of edit, and
+    edits that look like one but are two, occur often."""
+    rng = random.Random(13)
+    pairs = [
+        ("".join(rng.choices("abc", k=rng.randint(0, 6))), "".join(rng.choices("abc", k=rng.randint(0, 6))))
+        for _ in range(20_000)
+    ]
+    for word in ["lantaarnpaal", "abri", "verlichting"]:
+        for i in range(len(word)):
+            pairs += [
+                (word, word[:i] + word[i + 1 :]),
+                (word, word[:i] + "x" + word[i + 1 :]),
+                (word, word[:i] + word[i + 2 : i + 3] + word[i + 1 : i + 2] + word[i + 3 :]),
+            ]
+    assert sum(_osa_distance(a, b) == 1 for a, b in pairs) > 2_000
+    assert [(a, b) for a, b in pairs if one_typo_apart(a, b) != (_osa_distance(a, b) == 1)] == []
 
 
 def _register(rows: list[tuple]) -> pl.DataFrame:
