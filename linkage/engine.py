@@ -217,8 +217,13 @@ def _deterministic(
 def _split_under_construction(links: pl.DataFrame, bag: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     """A connection whose only objects are still being built is a construction connection."""
     status = bag.select("object_id", "status").unique("object_id")
-    flagged = links.join(status, on="object_id", how="left").with_columns(
-        building=is_under_construction(pl.col("status")).fill_null(False)
+    # only a connection with an object being built can have nothing else: the rest is not looked at
+    building = status.filter(is_under_construction(pl.col("status"))).select("object_id")
+    maybe = links.join(building, on="object_id", how="semi").select("ean").unique()
+    flagged = (
+        links.join(maybe, on="ean", how="semi")
+        .join(status, on="object_id", how="left")
+        .with_columns(building=is_under_construction(pl.col("status")).fill_null(False))
     )
     # of several objects' statuses the reason names the first in sort order, not whichever object
     # the join happened to put first (a `.min()` here trips a polars 2.1 panic in the format below)
