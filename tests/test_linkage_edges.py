@@ -302,3 +302,28 @@ def test_a_harbour_of_ligplaatsen_links_into_the_ligplaats_sector(
     assert found.height >= HARD_SUBSET * single.height
     sectors = outcome.allocation.filter(pl.col("object_id").is_not_null())["sector"].unique()
     assert sectors.to_list() == ["ligplaats"]
+
+
+def test_a_connection_whose_only_objects_are_being_built_is_a_construction_site() -> None:
+    """One with every object being built goes to the residue (its reason names the first status
+    in sort order); one that also serves a live object, or only live ones, stays linked."""
+    from linkage.engine import _split_under_construction
+
+    bag = pl.DataFrame(
+        {
+            "object_id": ["o1", "o2", "o3", "o4"],
+            "status": ["Bouw gestart", "Bouwvergunning verleend", LIVE, LIVE],
+        }
+    )
+    links = pl.DataFrame(
+        {
+            "ean": ["e_building", "e_building", "e_mixed", "e_mixed", "e_live"],
+            "object_id": ["o1", "o2", "o1", "o3", "o4"],
+        }
+    )
+    kept, residue = _split_under_construction(links, bag)
+    assert sorted(kept["ean"].unique().to_list()) == ["e_live", "e_mixed"]
+    assert kept.filter(pl.col("ean") == "e_mixed").height == 2
+    assert residue.rows() == [
+        ("e_building", "construction_site", "the BAG object at its address has status 'Bouw gestart'")
+    ]
