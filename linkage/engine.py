@@ -31,6 +31,50 @@ RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
 # same inputs must give byte-identical files. (ean, object_id) is unique in links, ean in the others.
 LINK_ORDER = ["ean", "object_id"]
 
+# The columns of the normalised registers `link` reads: the comparison keys and what the residue,
+# the scoring and collective gas look at, not the raw address fields the keys were made from. A
+# caller holding a national register reads only these (`pipelines.linkage`).
+BAG_INPUT_COLUMNS = [
+    "object_id",
+    "nummeraanduiding_id",
+    "hoofdadres",
+    "huisnummer",
+    "gemeente_code",
+    "gebruiksdoel",
+    "oppervlakte",
+    "status",
+    "pand_id",
+    "x",
+    "y",
+    "postcode_clean",
+    "suffix_key",
+    "street_key",
+    "street_key24",
+    "street_cut",
+    "woonplaats_key",
+]
+CONNECTION_INPUT_COLUMNS = [
+    "ean",
+    "product",
+    "netbeheerder",
+    "straatnaam",
+    "huisnummer",
+    "locatieomschrijving",
+    "x",
+    "y",
+    "fysieke_status",
+    "aansluitcapaciteit",
+    "postcode_clean",
+    "suffix_key",
+    "street_key",
+    "street_key24",
+    "street_cut",
+    "woonplaats_key",
+    "in_bedrijf",
+    "capacity_key",
+    "bag_id_clean",
+]
+
 
 @dataclass(frozen=True)
 class LinkageResult:

@@ -84,6 +84,8 @@ def region_partitions(bag: pl.DataFrame, connections: pl.DataFrame, max_objects:
     packed = _packed(units, max_objects)
     bag_partition = units.join(packed, on="unit", how="left", maintain_order="left")["partition"]
     with_partition = bag.with_columns(partition=bag_partition)
+    # connections by row number, not by ean: the national register's keys join eight times
+    rows = connections.with_row_index("row")
     touched = []
     for conn_keys, bag_keys in _KEYS:
         names = [f"k{i}" for i in range(len(conn_keys))]
@@ -92,11 +94,14 @@ def region_partitions(bag: pl.DataFrame, connections: pl.DataFrame, max_objects:
             .drop_nulls()
             .unique()
         )
-        keys = connections.select("ean", *[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]).drop_nulls()
-        touched.append(keys.join(regions, on=names).select("ean", "partition"))
-    reach = pl.concat(touched).group_by("ean").agg(n=pl.col("partition").n_unique(), first=pl.col("partition").min())
-    partition = connections.select("ean").join(reach, on="ean", how="left", maintain_order="left")
-    connection_partition = partition.select(
-        "ean", partition=pl.when(pl.col("n") == 1).then(pl.col("first")).otherwise(NATIONAL).cast(pl.Int32)
+        keys = rows.select("row", *[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]).drop_nulls()
+        touched.append(keys.join(regions, on=names).select("row", "partition"))
+    reach = (
+        pl.concat(touched)
+        .group_by("row")
+        .agg(low=pl.col("partition").min(), high=pl.col("partition").max())
+        .filter(pl.col("low") == pl.col("high"))
     )
+    partition = pl.repeat(NATIONAL, connections.height, dtype=pl.Int32, eager=True).scatter(reach["row"], reach["low"])
+    connection_partition = pl.DataFrame({"ean": connections["ean"], "partition": partition})
     return Partitioning(bag_partition, connection_partition, packed["partition"].n_unique())

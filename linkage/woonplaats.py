@@ -80,15 +80,16 @@ def resolve_woonplaatsen(
     """Rewrite each register woonplaats key to the BAG place it stands for, where known, and add
     its `gemeente_code`. A gemeente's name keeps its own key (it is no woonplaats) but gets the
     gemeente, so it still agrees with every place of that gemeente at a weaker level."""
-    variants = woonplaats_variants(connections, bag, settings).rename(
-        {"woonplaats_key": "resolved", "gemeente_code": "variant_gemeente"}
-    )
-    known = _places(bag).rename({"woonplaats_key": "resolved_key", "gemeente_code": "known_gemeente"})
-    resolved = connections.join(variants, left_on="woonplaats_key", right_on="register_name", how="left").with_columns(
-        woonplaats_key=pl.coalesce("resolved", "woonplaats_key")
-    )
-    return (
-        resolved.join(known, left_on="woonplaats_key", right_on="resolved_key", how="left")
-        .with_columns(gemeente_code=pl.coalesce("known_gemeente", "variant_gemeente"))
-        .drop("resolved", "variant_gemeente", "known_gemeente")
+    variants = woonplaats_variants(connections, bag, settings)
+    places = variants.filter(pl.col("woonplaats_key").is_not_null())
+    known = _places(bag)
+    # looked up per key, not joined: a join would copy every column of the national register
+    written = pl.col("woonplaats_key")
+    resolved = written.replace(places["register_name"], places["woonplaats_key"])
+    return connections.with_columns(
+        woonplaats_key=resolved,
+        gemeente_code=pl.coalesce(
+            resolved.replace_strict(known["woonplaats_key"], known["gemeente_code"], default=None),
+            written.replace_strict(variants["register_name"], variants["gemeente_code"], default=None),
+        ),
     )

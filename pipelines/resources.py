@@ -19,6 +19,10 @@ from core.config import (
 )
 from core.run_folder import RunFolder
 
+# Rows per slice the warehouse writes and per Arrow batch it reads (a few hundred MB at most).
+WRITE_SLICE_ROWS = 500_000
+READ_BATCH_ROWS = 1_000_000
+
 _SETTINGS: dict[str, Setting] = {f"{s.section}_{s.name}": s for s in all_settings()}
 
 
@@ -148,8 +152,12 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         path = self._folder(context.run_id).staging_warehouse
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect(path) as con:
-            con.register("frame", obj.to_arrow())
-            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM frame')
+            # slice by slice: DuckDB copying a whole national frame at once held it twice over
+            con.register("part", obj.head(0).to_arrow())
+            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM part')
+            for part in obj.iter_slices(WRITE_SLICE_ROWS):
+                con.register("part", part.to_arrow())
+                con.execute(f'INSERT INTO "{table}" SELECT * FROM part')
         context.add_output_metadata({"rows": obj.height, "table": table})
         _release(context)
 
@@ -171,7 +179,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
                 with self._connect(path, read_only=True) as con:
                     found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()
                     if found and found[0]:
-                        return con.sql(f'SELECT {projection} FROM "{table}"').pl()
+                        # as a stream of Arrow batches: `.pl()` held the whole result twice
+                        query = con.sql(f'SELECT {projection} FROM "{table}"')
+                        return pl.from_arrow(query.to_arrow_reader(READ_BATCH_ROWS).read_all())  # type: ignore[return-value]
         raise dg.DagsterInvariantViolationError(
             f"table {table!r} is in neither this run's warehouse nor the last good run's ({folder.warehouse})"
         )

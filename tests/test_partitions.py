@@ -26,7 +26,9 @@ def delivery(request: pytest.FixtureRequest) -> tuple[pl.DataFrame, pl.DataFrame
     return bag, connections
 
 
-def test_a_linkage_cut_into_regions_equals_the_uncut_one(delivery: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+def test_a_linkage_cut_into_regions_or_given_only_its_input_columns_equals_the_uncut_one(
+    delivery: tuple[pl.DataFrame, pl.DataFrame],
+) -> None:
     bag, connections = delivery
     resolved = resolve_woonplaatsen(connections, bag)
     whole = linkage.link(bag, connections, PROFILES["statistical"], LinkageSettings(partition_max_objects=10**9))
@@ -39,6 +41,16 @@ def test_a_linkage_cut_into_regions_equals_the_uncut_one(delivery: tuple[pl.Data
     for name in ("links", "residue", "curve", "unresolved_candidates"):
         assert getattr(cut, name).equals(getattr(whole, name)), name
     assert cut.model == whole.model
+
+    # the run reads only the input columns from the warehouse (`pipelines.linkage`)
+    projected = linkage.link(
+        bag.select(linkage.BAG_INPUT_COLUMNS),
+        connections.select(linkage.CONNECTION_INPUT_COLUMNS),
+        PROFILES["statistical"],
+        cut_settings,
+    )
+    for name in ("links", "residue", "curve", "unresolved_candidates"):
+        assert getattr(projected, name).equals(getattr(whole, name)), name
 
 
 def test_a_connection_whose_keys_reach_two_regions_goes_to_the_national_pass(

@@ -81,3 +81,44 @@ def test_an_input_that_names_its_columns_reads_only_those(tmp_path: Path) -> Non
     )
     assert result.success
     assert seen == {"columns": ["bag_id", "ean"], "all but": ["ean", "bag_id"]}
+
+
+def test_a_frame_larger_than_a_slice_comes_back_whole_in_order(tmp_path: Path, monkeypatch) -> None:
+    """Frames are written slice by slice and read back batch by batch (the national registers do
+    not fit twice in memory): rows, order, types and an empty frame survive both."""
+    monkeypatch.setattr("pipelines.resources.WRITE_SLICE_ROWS", 7)
+    monkeypatch.setattr("pipelines.resources.READ_BATCH_ROWS", 5)
+    stored = pl.DataFrame(
+        {
+            "ean": [f"8716{i:014d}" for i in range(100, 0, -1)],
+            "share": [i / 3 for i in range(100)],
+            "huisnummer": pl.Series(range(100), dtype=pl.Int32),
+            "linked": [i % 3 == 0 for i in range(100)],
+            "note": [None if i % 4 else "x" for i in range(100)],
+        }
+    )
+    seen: dict[str, pl.DataFrame] = {}
+
+    @dg.asset
+    def register() -> pl.DataFrame:
+        return stored
+
+    @dg.asset
+    def nothing() -> pl.DataFrame:
+        return stored.head(0)
+
+    @dg.asset
+    def reader(register: pl.DataFrame, nothing: pl.DataFrame) -> pl.DataFrame:
+        seen["register"], seen["nothing"] = register, nothing
+        return register.head(1)
+
+    settings = KoppelwerkSettings.from_config(RunConfig(out_dir=tmp_path / "out", data_dir=tmp_path / "data"))
+    result = dg.materialize(
+        [register, nothing, reader],
+        resources={"settings": settings, "io_manager": WarehouseIOManager(settings=settings)},
+    )
+    assert result.success
+    assert seen["register"].equals(stored)
+    assert seen["register"].schema == stored.schema
+    assert seen["nothing"].height == 0
+    assert seen["nothing"].schema == stored.schema

@@ -8,7 +8,7 @@ import polars as pl
 import linkage
 from linkage.complexes import complexes as build_complexes
 from pipelines.progress import reporting
-from pipelines.resources import KoppelwerkSettings
+from pipelines.resources import KoppelwerkSettings, columns
 
 GROUP = "linkage"
 
@@ -30,6 +30,12 @@ def normalised_connections(connections: pl.DataFrame) -> pl.DataFrame:
 
 @dg.multi_asset(
     group_name=GROUP,
+    ins={
+        "normalised_bag": dg.AssetIn("normalised_bag", metadata=columns(*linkage.BAG_INPUT_COLUMNS)),
+        "normalised_connections": dg.AssetIn(
+            "normalised_connections", metadata=columns(*linkage.CONNECTION_INPUT_COLUMNS)
+        ),
+    },
     outs={
         "links": dg.AssetOut(description="One row per (connection, object) link."),
         "residue": dg.AssetOut(description="One row per connection without a link, with its class."),
