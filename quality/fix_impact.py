@@ -148,11 +148,13 @@ def fix_impact(
     after = before
     progress("corrected records", fixed.height, frame.height)
     if fixed.height:
-        # the comparison keys follow from the corrected values: only those records are normalised
+        # the comparison keys follow from the corrected values: only those records are normalised,
+        # and the re-link is given only the columns it reads, not a second copy of the register
+        inputs = linkage.CONNECTION_INPUT_COLUMNS
         repaired = pl.concat(
             [
-                connections.join(fixed.select("ean"), on="ean", how="anti"),
-                linkage.normalise_connections(fixed),
+                connections.select(inputs).join(fixed.select("ean"), on="ean", how="anti"),
+                linkage.normalise_connections(fixed).select(inputs),
             ]
         )
         relinked = _best_link(

@@ -5,6 +5,7 @@ import json
 import dagster as dg
 import polars as pl
 
+import linkage
 from pipelines.progress import reporting
 from pipelines.resources import KoppelwerkSettings, all_but, columns
 from quality.demands import DEMAND_COLUMNS, with_demands
@@ -78,7 +79,8 @@ def delivery_validation(
     group_name=GROUP,
     ins={
         # the normalised registers: the comparison keys the re-link needs
-        **{kind: dg.AssetIn(f"normalised_{kind}") for kind in ("bag", "connections")},
+        "bag": dg.AssetIn("normalised_bag", metadata=columns(*linkage.BAG_INPUT_COLUMNS, "postcode")),
+        "connections": dg.AssetIn("normalised_connections"),
         **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates", "linkage_model")},
     },
     description="Per defect class and netbeheerder, what correcting it would buy: the corrected records "
