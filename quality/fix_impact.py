@@ -113,21 +113,21 @@ def fix_impact(
     """
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
     before = _best_link(links)
+    # one linkage with every correctable defect corrected; each class is judged on its own records,
+    # so a record without a defect takes no part in the figures and is not carried
     frame = (
         connections.select(_JUDGED_COLUMNS)
+        .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
+        .with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
+        .filter(pl.any_horizontal(False, *[pl.col(f"has_{d}") for d in defects]))
         .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
         .join(
             _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
             on="corrected_object",
             how="left",
         )
-        .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
     )
-    # one linkage with every correctable defect corrected; each class is judged on its own records
-    frame = frame.with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
-    correctable = frame.filter(
-        pl.any_horizontal(pl.col(f"has_{d}") for d in defects) & pl.col("corrected_object").is_not_null()
-    )
+    correctable = frame.filter(pl.col("corrected_object").is_not_null())
     spoiled = sorted({column for _, column, _ in DEFECTS.values()})
     corrected_values = correctable.select(
         "ean",
