@@ -177,6 +177,9 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         for path in (folder.staging_warehouse, folder.warehouse):
             if path.exists():
                 with self._connect(path, read_only=True) as con:
+                    # strings as Arrow string views, the layout polars holds them in: taken over
+                    # as they are, not copied beside DuckDB's buffers
+                    con.execute("SET produce_arrow_string_view = true; SET arrow_output_version = '1.5'")
                     found = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()
                     if found and found[0]:
                         # as a stream of Arrow batches: `.pl()` held the whole result twice
