@@ -123,12 +123,12 @@ def link(
     connections = resolve_woonplaatsen(connections, bag, settings)
     described = describe(connections, settings=settings)
     capacities = capacity_classes(connections, described, settings)
-    # a re-link places only its own records; the whole register still informs what is learned
-    placed = connections if relink is None else connections.filter(relink.selects())
+    placed = connections
+    if relink is not None:  # it places only its own records; the whole register informs what is learned
+        placed = connections.filter(relink.selects())
+        model = relink.model
     residue_parts = [pre_link_residue(placed, described, capacities)]
     linkable = placed.join(residue_parts[0].select("ean"), on="ean", how="anti")
-    if relink is not None:
-        model = relink.model
     partitioning = region_partitions(bag, linkable, settings.partition_max_objects)
 
     passes = []

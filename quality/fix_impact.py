@@ -119,7 +119,7 @@ def fix_impact(
         connections.select(_JUDGED_COLUMNS)
         .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
         .with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
-        .filter(pl.any_horizontal(False, *[pl.col(f"has_{d}") for d in defects]))
+        .filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects))
         .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
         .join(
             _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
