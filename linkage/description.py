@@ -106,11 +106,13 @@ def _words(description: pl.Expr) -> pl.Expr:
 def describe(
     connections: pl.DataFrame, vocab: Vocabulary | None = None, settings: LinkageSettings | None = None
 ) -> pl.DataFrame:
-    """One row per connection: `described_class` (null when the text names none), the
-    `matched_word` and `match_kind` behind it, and `near_address` (the text places it near an
-    address: "t.o. nr 12", "naast 7", "hoek Kerkstraat")."""
+    """One row per connection whose text says something: `described_class` (null when the text
+    names none), the `matched_word` and `match_kind` behind it, and `near_address` (the text
+    places it near an address: "t.o. nr 12", "naast 7", "hoek Kerkstraat"). A connection not in
+    the result has no class and is not near an address: most of a register has no text, and a
+    row for each would hold a national register's size for nothing."""
     vocab = vocab or vocabulary()
-    text = connections.select("ean", text=pl.col("locatieomschrijving").fill_null(""))
+    text = connections.select("ean", text="locatieomschrijving").drop_nulls("text")
     words = (
         text.select("ean", word=_words(pl.col("text")))
         .with_columns(position=pl.int_ranges(pl.col("word").list.len()))
@@ -148,4 +150,5 @@ def describe(
             match_kind="match_kind",
             near_address="near_address",
         )
+        .filter(pl.col("described_class").is_not_null() | pl.col("near_address"))
     )

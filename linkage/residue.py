@@ -89,7 +89,8 @@ def _by_capacity(frame: pl.DataFrame, capacities: pl.DataFrame, why: pl.Expr) ->
 def pre_link_residue(connections: pl.DataFrame, described: pl.DataFrame, capacities: pl.DataFrame) -> pl.DataFrame:
     """Rules 1-3: connections that must not be linked whatever their address says.
 
-    `described` is `linkage.description.describe(connections)`; `capacities` comes from
+    `described` is `linkage.description.describe(connections)` (the connections whose text says
+    something); `capacities` comes from
     `capacity_classes`. Returns `ean`, `residue_class`, `reason` for those connections only.
     """
     evidence = connections.select("ean", "in_bedrijf", "fysieke_status", "locatieomschrijving", "capacity_key").join(
@@ -112,7 +113,7 @@ def pre_link_residue(connections: pl.DataFrame, described: pl.DataFrame, capacit
             pl.col("matched_word"),
         ),
     )
-    near = active.filter(pl.col("described_class").is_null() & pl.col("near_address"))
+    near = active.filter(pl.col("described_class").is_null() & pl.col("near_address").fill_null(False))
     near_why = pl.format(
         "locatieomschrijving '{}' places it near the address, not at it", pl.col("locatieomschrijving")
     )
