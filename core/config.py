@@ -101,6 +101,13 @@ class LinkageSettings:
         """Random (BAG row, connection) pairs sampled to estimate u; a level no sampled pair hits gets
         u = 0.5 / this. Enough pairs to settle u of the common levels, in seconds.""",
     )
+    u_sample_records: int = _setting(
+        2_000_000,
+        "positive",
+        """The `u_sample_pairs` random pairs of u are drawn from at most this many BAG rows and as
+        many register records (each side drawn with `seed`): they settle u as well, and Splink
+        holding a national register whole would not fit beside it. A smaller side is used whole.""",
+    )
     m_sample_connections: int = _setting(
         250_000,
         "positive",

@@ -75,25 +75,35 @@ RULE_KEYS = [(conn_keys, bag_keys) for _, conn_keys, bag_keys in _RULES]
 CANDIDATE_COLUMNS = ["ean", "bag_row", "object_id", "match_key"]
 
 
-def candidate_bag_rows(bag: pl.DataFrame) -> pl.DataFrame:
-    """BAG address rows that may be linked (not withdrawn), each with a row number `bag_row`."""
-    return bag.with_row_index("bag_row").filter(~is_withdrawn(pl.col("status")))
+def candidate_bag_rows(bag: pl.DataFrame, rows: pl.Series | None = None) -> pl.DataFrame:
+    """BAG address rows that may be linked (not withdrawn), each with its row number `bag_row`;
+    only those numbered `rows`, where given (a copy of the rows a step uses, not of the BAG)."""
+    keep = ~is_withdrawn(pl.col("status"))
+    if rows is not None:
+        keep &= pl.col("bag_row").is_in(rows.implode())
+    return bag.with_row_index("bag_row").filter(keep)
 
 
-def candidate_pairs(connections: pl.DataFrame, bag_rows: pl.DataFrame) -> pl.DataFrame:
-    """One row per (ean, bag_row) found by any blocking rule: `ean`, `bag_row`, `object_id`, and
-    `match_key`, the first rule (in `RULE_NAMES` order) that found the pair.
+def candidate_row_ids(bag: pl.DataFrame) -> pl.DataFrame:
+    """`bag_row` and `object_id` of the rows `candidate_bag_rows` keeps, to sample or count."""
+    return candidate_bag_rows(bag.select("object_id", "status")).select("bag_row", "object_id")
 
-    `bag_rows` comes from `candidate_bag_rows`, `connections` from
-    `linkage.woonplaats.resolve_woonplaatsen` (their `gemeente_code`). Null keys never join.
+
+def candidate_pairs(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+    """One row per (ean, bag_row) found by any blocking rule: `ean`, `bag_row` (of
+    `candidate_bag_rows(bag)`), `object_id`, and `match_key`, the first rule (in `RULE_NAMES`
+    order) that found the pair.
+
+    `connections` come from `linkage.woonplaats.resolve_woonplaatsen` (their `gemeente_code`).
+    Null keys never join. Each rule copies only its keys of the BAG: the national pass pairs a
+    few connections with the whole of it.
     """
     parts = []
     for rank, (_, conn_keys, bag_keys) in enumerate(_RULES):
         names = [f"k{i}" for i in range(len(conn_keys))]
         left = connections.select("ean", *[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]).drop_nulls()
-        right = bag_rows.select(
-            "bag_row", "object_id", *[e.alias(n) for e, n in zip(bag_keys, names, strict=True)]
-        ).drop_nulls()
+        keys = bag.select("object_id", "status", *[e.alias(n) for e, n in zip(bag_keys, names, strict=True)])
+        right = candidate_bag_rows(keys).select("bag_row", "object_id", *names).drop_nulls()
         parts.append(
             left.join(right, on=names, how="inner").select(
                 "ean", "bag_row", "object_id", match_key=pl.lit(rank, dtype=pl.UInt8)

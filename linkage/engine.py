@@ -128,29 +128,30 @@ def link(
         placed = connections.filter(relink.selects())
         model = relink.model
     residue_parts = [pre_link_residue(placed, described, capacities)]
-    linkable = placed.join(residue_parts[0].select("ean"), on="ean", how="anti")
-    partitioning = region_partitions(bag, linkable, settings.partition_max_objects)
+    # the linkable connections are the placed ones the partitioning keeps: not a national copy
+    partitioning = region_partitions(bag, placed, settings.partition_max_objects).without(residue_parts[0]["ean"])
+    n_linkable = placed.height - residue_parts[0].height
 
     passes = []
     for i, partition in enumerate(partitioning.order()):
         progress(
             f"common areas and deterministic passes, region {i + 1} of {len(partitioning.order())}",
-            n_connections - linkable.height,
+            n_connections - n_linkable,
             n_connections,
         )
         region_bag = partitioning.bag(bag, partition)
         passes.append(
-            (partition, _deterministic(partitioning.connections(linkable, partition), region_bag, profile, settings))
+            (partition, _deterministic(partitioning.connections(placed, partition), region_bag, profile, settings))
         )
     deterministic = pl.concat([found.deterministic for _, found in passes])
     labelled = deterministic.select("ean", "object_id")
 
-    if model is None:
-        progress("Splink training", deterministic.height, n_connections)
-        model = train_model(bag, connections, labelled, settings, duckdb_config)
     objects_products = products_linked(
         labelled if relink is None else pl.concat([labelled, relink.others_deterministic()]), connections
     )
+    if model is None:
+        progress("Splink training", deterministic.height, n_connections)
+        model = train_model(bag, connections, labelled, settings, duckdb_config, objects_products)
     frequencies = term_frequencies(bag, connections, model)
     scored_parts = []
     for i, (partition, found) in enumerate(passes):
@@ -173,7 +174,7 @@ def link(
     progress("assignment, collective gas and residue", deterministic.height, n_connections)
     best = best_candidates(pl.concat(scored_parts))
     probabilistic, rejected = assign(best, profile)
-    curve = linkage_curve(deterministic, best, linkable.height, profile.min_margin)
+    curve = linkage_curve(deterministic, best, n_linkable, profile.min_margin)
 
     unlinked = []
     for partition, found in passes:

@@ -50,6 +50,11 @@ class Partitioning:
         eans = self.connection_partition.filter(pl.col("partition") == partition).select("ean")
         return connections.join(eans, on="ean", how="semi", maintain_order="left")
 
+    def without(self, eans: pl.Series) -> Partitioning:
+        """The same cut with the connections `eans` in no partition (they are not linked)."""
+        kept = self.connection_partition.filter(~pl.col("ean").is_in(eans.implode()))
+        return Partitioning(self.bag_partition, kept, self.n_partitions)
+
     def order(self) -> list[int]:
         """The partitions in the order they are linked: the regions, then the national pass."""
         return [*range(self.n_partitions), NATIONAL]
@@ -84,24 +89,28 @@ def region_partitions(bag: pl.DataFrame, connections: pl.DataFrame, max_objects:
     packed = _packed(units, max_objects)
     bag_partition = units.join(packed, on="unit", how="left", maintain_order="left")["partition"]
     with_partition = bag.with_columns(partition=bag_partition)
-    # connections by row number, not by ean: the national register's keys join eight times
-    rows = connections.with_row_index("row")
-    touched = []
+    # per key the lowest and highest partition it reaches, looked up in the register's order:
+    # one row per key, not one per (connection, key, partition), so a national register's reach
+    # is two running columns
+    nothing = pl.repeat(None, connections.height, dtype=pl.Int32, eager=True)
+    reach = pl.DataFrame({"low": nothing, "high": nothing})
     for conn_keys, bag_keys in _KEYS:
         names = [f"k{i}" for i in range(len(conn_keys))]
         regions = (
             with_partition.select("partition", *[e.alias(n) for e, n in zip(bag_keys, names, strict=True)])
             .drop_nulls()
-            .unique()
+            .group_by(names)
+            .agg(low=pl.col("partition").min(), high=pl.col("partition").max())
         )
-        keys = rows.select("row", *[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]).drop_nulls()
-        touched.append(keys.join(regions, on=names).select("row", "partition"))
-    reach = (
-        pl.concat(touched)
-        .group_by("row")
-        .agg(low=pl.col("partition").min(), high=pl.col("partition").max())
-        .filter(pl.col("low") == pl.col("high"))
-    )
-    partition = pl.repeat(NATIONAL, connections.height, dtype=pl.Int32, eager=True).scatter(reach["row"], reach["low"])
+        reached = connections.select(*[e.alias(n) for e, n in zip(conn_keys, names, strict=True)]).join(
+            regions, on=names, how="left", maintain_order="left"
+        )
+        reach = reached.select(
+            low=pl.min_horizontal("low", reach["low"]), high=pl.max_horizontal("high", reach["high"])
+        )
+    # a connection no key places anywhere (all nulls) goes to the national pass too
+    partition = reach.select(
+        pl.when(pl.col("low") == pl.col("high")).then("low").otherwise(NATIONAL).cast(pl.Int32)
+    ).to_series()
     connection_partition = pl.DataFrame({"ean": connections["ean"], "partition": partition})
     return Partitioning(bag_partition, connection_partition, packed["partition"].n_unique())

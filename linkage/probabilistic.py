@@ -44,7 +44,7 @@ import polars as pl
 from splink import DuckDBAPI, Linker, SettingsCreator
 
 from core.config import LinkageSettings
-from linkage.candidates import candidate_bag_rows, candidate_pairs
+from linkage.candidates import candidate_bag_rows, candidate_pairs, candidate_row_ids
 from linkage.comparisons import comparisons
 
 # Columns both sides carry as they are; the others (`bag_ref`, `pand_id`, `is_register`, `product`,
@@ -96,6 +96,7 @@ def train_model(
     labelled_pairs: pl.DataFrame,
     settings: LinkageSettings | None = None,
     duckdb_config: Mapping[str, str] | None = None,
+    objects_products: pl.DataFrame | None = None,
 ) -> dict[str, Any]:
     """The model of a register (u by random sampling, m from the labels: see the module
     docstring), JSON-serialisable, for `score_candidates`.
@@ -108,17 +109,42 @@ def train_model(
             `threads`); by default `LinkageSettings()`.
         duckdb_config: the `config` of Splink's DuckDB connection (memory limit, spill folder:
             `core.config.RunConfig.duckdb_config`); its threads are `settings.threads`.
+        objects_products: `products_linked(labelled_pairs, connections)`, where the caller has it.
     """
     settings = settings or LinkageSettings()
-    bag_rows = candidate_bag_rows(bag)
+    if objects_products is None:
+        objects_products = products_linked(labelled_pairs, connections)
+    row_ids = candidate_row_ids(bag)
+    pool = _training_pool(connections, row_ids, labelled_pairs, settings)
+    # u's random pairs come from at most `u_sample_records` records a side, m's from the pool's:
+    # neither register is copied whole into Splink's records
+    u_records = _records(
+        candidate_bag_rows(bag, _at_most(row_ids, settings)["bag_row"]),
+        bag,
+        _at_most(connections, settings),
+        objects_products,
+    )
+    pool_records = _records(
+        candidate_bag_rows(bag, pool["bag_row"].unique()),
+        bag,
+        connections.join(pool.select("ean").unique(), on="ean", how="semi", maintain_order="left"),
+        objects_products,
+    )
     con = _connect(duckdb_config, settings)
     try:
         db_api = DuckDBAPI(connection=con)
-        records = _records(bag_rows, bag, connections, products_linked(labelled_pairs, connections))
-        tables = _register(db_api, records)
-        return _trained_model(con, tables, bag_rows, records, connections, labelled_pairs, settings)
+        tables = _register(db_api, u_records)
+        n_objects = max(row_ids["object_id"].n_unique(), 1)
+        return _trained_model(con, tables, n_objects, u_records, pool, pool_records, settings)
     finally:
         con.close()
+
+
+def _at_most(records: pl.DataFrame, settings: LinkageSettings) -> pl.DataFrame:
+    """All `records`, or a sample of `settings.u_sample_records` of them (drawn with `seed`)."""
+    if records.height <= settings.u_sample_records:
+        return records
+    return records.sample(n=settings.u_sample_records, seed=settings.seed)
 
 
 def score_candidates(
@@ -162,24 +188,30 @@ def score_candidates(
         model = train_model(bag, connections, labelled_pairs, settings, duckdb_config)
     if to_score is None:
         to_score = connections.join(labelled_pairs.select("ean"), on="ean", how="anti")["ean"]
-    bag_rows = candidate_bag_rows(bag)
-    pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag_rows)
+    pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(to_score.implode())), bag)
     if pairs.height == 0:
         return ScoredPairs(pairs=_empty_scores(), model=model)
     if objects_products is None:
         objects_products = products_linked(labelled_pairs, connections)
     if frequencies is None:
         frequencies = term_frequencies(bag, connections, model)
+    # Splink gets the records of the pairs only: the national pass scores a few connections
+    # against the whole BAG, whose every row would otherwise be copied into Splink's table
+    records = _records(
+        candidate_bag_rows(bag, pairs["bag_row"].unique()),
+        bag,
+        connections.join(pairs.select("ean").unique(), on="ean", how="semi", maintain_order="left"),
+        objects_products,
+    )
     if backend == "spark":
         from linkage.spark_scoring import predict_on_spark  # pyspark: the optional extra `spark`
 
-        records = _records(bag_rows, bag, connections, objects_products)
         scored = predict_on_spark(model, *records, pairs, spark, settings, frequencies)
         return ScoredPairs(pairs=_per_object(scored, pairs), model=model)
     con = _connect(duckdb_config, settings)
     try:
         db_api = DuckDBAPI(connection=con)
-        tables = _register(db_api, _records(bag_rows, bag, connections, objects_products))
+        tables = _register(db_api, records)
         scorer = _quiet(Linker(tables, json.loads(json.dumps(model))))
         for column, frequency in frequencies.items():
             scorer.table_management.register_term_frequency_lookup(db_api.register(frequency), column)
@@ -206,9 +238,10 @@ def term_frequencies(bag: pl.DataFrame, connections: pl.DataFrame, model: dict[s
             if level.get("tf_adjustment_column")
         }
     )
-    records = pl.concat(
-        [candidate_bag_rows(bag).select(columns), _connection_records(connections, bag).select(columns)]
-    )
+    # the register's records with the counted columns only: the national register is not copied whole
+    register = connections.select("bag_id_clean", *(c for c in columns if c != "pand_id"))
+    register = register.join(_pand_of_id(bag), on="bag_id_clean", how="left").select(columns)
+    records = pl.concat([candidate_bag_rows(bag.select("status", *columns)).select(columns), register])
     with duckdb.connect() as con:
         con.register("records", records.to_arrow())
         return {
@@ -244,16 +277,15 @@ def _register(db_api: DuckDBAPI, records: tuple[pl.DataFrame, pl.DataFrame]) -> 
 def _trained_model(
     con: duckdb.DuckDBPyConnection,
     tables: list[Any],
-    bag_rows: pl.DataFrame,
-    records: tuple[pl.DataFrame, pl.DataFrame],
-    connections: pl.DataFrame,
-    labelled_pairs: pl.DataFrame,
+    n_objects: int,
+    u_records: tuple[pl.DataFrame, pl.DataFrame],
+    pool: pl.DataFrame,
+    pool_records: tuple[pl.DataFrame, pl.DataFrame],
     settings: LinkageSettings,
 ) -> dict[str, Any]:
     """u by random sampling, m from the labels (see the module docstring). `tables` are the
-    registered Splink tables of the BAG and register `records`."""
-    bag_records, conn_records = records
-    n_objects = max(bag_rows["object_id"].n_unique(), 1)
+    registered Splink tables of the BAG and register `u_records`; `pool_records` hold the
+    records of the training `pool`'s pairs."""
     splink_settings = SettingsCreator(
         link_type="link_only",
         comparisons=[*comparisons(settings)],
@@ -264,10 +296,9 @@ def _trained_model(
         retain_intermediate_calculation_columns=False,
     )
     trainer = _quiet(Linker(tables, splink_settings))
-    _estimate_u(trainer, bag_records.height, conn_records.height, settings)
+    _estimate_u(trainer, u_records[0].height, u_records[1].height, settings)
     model = _saved_model(trainer)
-    pool = _training_pool(connections, bag_rows, labelled_pairs, settings)
-    gammas = _gammas(trainer, con, pool, bag_records, conn_records)
+    gammas = _gammas(trainer, con, pool, *pool_records)
     m_estimates = _m_from_labels(gammas, model)
     return _apply_parameters(model, m_estimates, n_pairs_sampled=settings.u_sample_pairs, m_floor=settings.m_floor)
 
@@ -319,8 +350,7 @@ def _bag_records(bag_rows: pl.DataFrame, products_linked: pl.DataFrame) -> pl.Da
 def _connection_records(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """Register records; `pand_id` is the pand of the object the registered id names (withdrawn
     objects included: a stale id names the predecessor in the same pand)."""
-    pand_of_id = bag.select(bag_id_clean="object_id", pand_id="pand_id").unique("bag_id_clean")
-    return connections.join(pand_of_id, on="bag_id_clean", how="left").select(
+    return connections.join(_pand_of_id(bag), on="bag_id_clean", how="left").select(
         unique_id=pl.col("ean"),
         *_SHARED_COLUMNS,
         bag_ref=pl.col("bag_id_clean"),
@@ -332,8 +362,13 @@ def _connection_records(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.Data
     )
 
 
+def _pand_of_id(bag: pl.DataFrame) -> pl.DataFrame:
+    """`bag_id_clean` -> the `pand_id` of the object that id names."""
+    return bag.select(bag_id_clean="object_id", pand_id="pand_id").unique("bag_id_clean")
+
+
 def _training_pool(
-    connections: pl.DataFrame, bag_rows: pl.DataFrame, labelled_pairs: pl.DataFrame, settings: LinkageSettings
+    connections: pl.DataFrame, row_ids: pl.DataFrame, labelled_pairs: pl.DataFrame, settings: LinkageSettings
 ) -> pl.DataFrame:
     """Labelled pairs (every address row of the object) plus id-anchored pairs: the register's
     id names a live object, at any of its address rows. `labelled` tells them apart; a labelled
@@ -342,7 +377,7 @@ def _training_pool(
     if connections.height > settings.m_sample_connections:
         connections = connections.sample(n=settings.m_sample_connections, seed=settings.seed)
         labelled_pairs = labelled_pairs.join(connections.select("ean"), on="ean", how="semi")
-    rows = bag_rows.select("bag_row", "object_id")
+    rows = row_ids.select("bag_row", "object_id")
     labelled = labelled_pairs.select("ean", "object_id").unique().join(rows, on="object_id")
     anchored = (
         connections.select("ean", object_id="bag_id_clean")

@@ -52,6 +52,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
     # core.config.LinkageSettings
     linkage_m_floor: float = _tunable("linkage_m_floor")
     linkage_u_sample_pairs: int = _tunable("linkage_u_sample_pairs")
+    linkage_u_sample_records: int = _tunable("linkage_u_sample_records")
     linkage_m_sample_connections: int = _tunable("linkage_m_sample_connections")
     linkage_seed: int = _tunable("linkage_seed")
     linkage_threads: int = _tunable("linkage_threads")

@@ -11,7 +11,7 @@ from splink import DuckDBAPI, Linker
 
 import synth
 from core.config import LinkageSettings
-from linkage import normalise_bag, normalise_connections
+from linkage import normalise_bag, normalise_connections, probabilistic
 from linkage.candidates import RULE_NAMES, candidate_bag_rows, candidate_pairs
 from linkage.deterministic import exact_address_pass, registered_bag_id_pass
 from linkage.probabilistic import (
@@ -21,6 +21,7 @@ from linkage.probabilistic import (
     products_linked,
     score_candidates,
     summarise_model,
+    train_model,
 )
 from linkage.woonplaats import resolve_woonplaatsen
 from tests.targets import HARD_SUBSET as TARGET
@@ -119,6 +120,30 @@ def test_m_respects_the_floor_and_every_distribution_sums_to_one(world):
     )
     assert (floors["m"] >= floors["floor"] - 1e-15).all(), floors.filter(pl.col("m") < pl.col("floor"))
     assert (floors["u"] > 0).all()
+
+
+def test_u_is_drawn_from_at_most_u_sample_records_a_side(world, monkeypatch):
+    """Splink gets at most `u_sample_records` records a side for u's random pairs (a national
+    register is not copied into it whole); m, counted on the training pool, is unchanged, and the
+    u of every level that random pairs hit often stays close."""
+    _, bag, connections, labels, scored = world
+    cap = connections.height // 2
+    registered: list[list[int]] = []
+    register = probabilistic._register
+
+    def counting(db_api, records):
+        registered.append([r.height for r in records])
+        return register(db_api, records)
+
+    monkeypatch.setattr(probabilistic, "_register", counting)
+    capped = train_model(bag, connections, labels, LinkageSettings(u_sample_records=cap))
+    assert registered == [[cap, cap]]
+    both = summarise_model(scored.model).join(summarise_model(capped), on=["comparison", "level"], suffix="_capped")
+    assert both.height == summarise_model(scored.model).height
+    assert both["m"].to_list() == both["m_capped"].to_list()
+    common = both.filter(pl.col("u") > 0.05)
+    assert common.height >= 10
+    assert ((common["u_capped"] - common["u"]).abs() <= 0.05).all(), common
 
 
 def test_better_agreeing_levels_weigh_more(world):
@@ -232,7 +257,7 @@ def test_the_saved_model_reproduces_the_run_scores(world):
     ]
     linker = Linker(sdfs, json.loads(json.dumps(scored.model)))
     sample = scored.pairs.sample(400, seed=3).select("ean", "object_id", "match_weight", "match_probability")
-    pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(sample["ean"].implode())), bag_rows).join(
+    pairs = candidate_pairs(connections.filter(pl.col("ean").is_in(sample["ean"].implode())), bag).join(
         sample.select("ean", "object_id"), on=["ean", "object_id"]
     )
     rescored = (
@@ -257,7 +282,7 @@ def test_connection_without_candidates_yields_no_pairs(world):
         woonplaats_key=pl.lit("nergenshuizen"),
         bag_id_clean=pl.lit(None, pl.String),
     )
-    assert candidate_pairs(nowhere, candidate_bag_rows(bag)).height == 0
+    assert candidate_pairs(nowhere, bag).height == 0
     scored = score_candidates(bag, pl.concat([connections, nowhere]), labels, to_score=nowhere["ean"])
     assert scored.pairs.height == 0
     # the empty result has the columns and dtypes of a real one, for the stages after it
@@ -268,7 +293,7 @@ def test_connection_without_candidates_yields_no_pairs(world):
 
 def test_candidates_are_bounded_and_use_every_rule(world):
     _, bag, connections, _, _ = world
-    pairs = candidate_pairs(connections, candidate_bag_rows(bag))
+    pairs = candidate_pairs(connections, bag)
     assert pairs.height / connections.height < 15
     assert set(pairs["match_key"].unique().to_list()) == set(range(len(RULE_NAMES)))
 

@@ -50,6 +50,7 @@ def test_the_linkage_defaults_are_the_numbers_the_modules_had() -> None:
     assert LinkageSettings() == LinkageSettings(
         m_floor=0.002,
         u_sample_pairs=2_000_000,
+        u_sample_records=2_000_000,
         m_sample_connections=250_000,
         seed=42,
         threads=2,

@@ -55,7 +55,7 @@ def blocked(sample):
     model = probabilistic.train_model(bag, connections, labels)
     bag_rows = candidate_bag_rows(bag)
     records = probabilistic._records(bag_rows, bag, connections, probabilistic.products_linked(labels, connections))
-    pairs = candidate_pairs(connections.join(labels, on="ean", how="anti"), bag_rows)
+    pairs = candidate_pairs(connections.join(labels, on="ean", how="anti"), bag)
     return model, records, pairs
 
 
