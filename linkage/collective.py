@@ -61,10 +61,12 @@ def expand_collective_gas(
     settings = settings or LinkageSettings()
     objects = _objects(bag)
     dwellings = objects.filter(pl.col("dwelling") & pl.col("live") & pl.col("pand_id").is_not_null())
-    gas = (
-        links.join(connections.select("ean", "product", "locatieomschrijving", "aansluitcapaciteit"), on="ean")
-        .filter(pl.col("product") == "GAS")
-        .join(objects.filter(pl.col("dwelling")).select("object_id", "pand_id"), on="object_id")
+    # the gas connections first: joining every link to the register copied a national frame
+    gas_connections = connections.filter(pl.col("product") == "GAS").select(
+        "ean", "locatieomschrijving", "aansluitcapaciteit"
+    )
+    gas = links.join(gas_connections, on="ean").join(
+        objects.filter(pl.col("dwelling")).select("object_id", "pand_id"), on="object_id"
     )
     gas_per_pand = gas.group_by("pand_id").agg(n_gas=pl.col("ean").n_unique())
     pand_size = dwellings.group_by("pand_id").agg(n_dwellings=pl.len())

@@ -4,6 +4,8 @@ Splink 5 (DuckDB) scores candidate pairs from `linkage.candidates` with the Dutc
 of `linkage.comparisons`. The model is trained from what the data itself provides, not by EM:
 
 - **u** by random sampling of (BAG row, connection) pairs: almost all random pairs are non-links.
+  The pairs are drawn from at most `LinkageSettings.u_sample_records` records a side, so a
+  national register is not copied into Splink whole.
 - **m** from labelled pairs, level by level. Deterministic labels were selected *because* their
   postcode, huisnummer and suffix agree exactly, so counting those comparisons on them would give
   m(exact) = 1 and infinite penalties for disagreement. Each comparison is therefore counted
