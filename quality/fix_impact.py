@@ -69,6 +69,22 @@ DEFECTS: dict[str, tuple[pl.Expr, str, str]] = {
 }
 
 
+def _repaired(connections: pl.DataFrame, normalised_fixed: pl.DataFrame) -> pl.DataFrame:
+    """The register the re-link reads (`linkage.CONNECTION_INPUT_COLUMNS`), with the corrected
+    records' values. Only the columns a correction changed are replaced (looked up by row), so
+    the rest of the register is shared, not copied: a national register would be held twice."""
+    inputs = linkage.CONNECTION_INPUT_COLUMNS
+    fixed = normalised_fixed.select(inputs)
+    both = connections.select(inputs).join(fixed, on="ean", suffix="_fixed")
+    changed = [c for c in inputs if c != "ean" and both.select(pl.col(c).ne_missing(pl.col(f"{c}_fixed")).any()).item()]
+    new = connections.select("ean").join(
+        fixed.select("ean", *changed, fixed=pl.lit(True)), on="ean", how="left", maintain_order="left"
+    )
+    return connections.select(inputs).with_columns(
+        pl.when(new["fixed"].is_not_null()).then(new[c]).otherwise(pl.col(c)).alias(c) for c in changed
+    )
+
+
 def run_corrections(links: pl.DataFrame, residue: pl.DataFrame, unresolved_candidates: pl.DataFrame) -> pl.DataFrame:
     """Per connection (`ean`, `object_id`) the object a correction of its defects is taken from:
     its best link, else, for a connection the residue calls `unresolved`, its best candidate (a
@@ -148,15 +164,7 @@ def fix_impact(
     after = before
     progress("corrected records", fixed.height, frame.height)
     if fixed.height:
-        # the comparison keys follow from the corrected values: only those records are normalised,
-        # and the re-link is given only the columns it reads, not a second copy of the register
-        inputs = linkage.CONNECTION_INPUT_COLUMNS
-        repaired = pl.concat(
-            [
-                connections.select(inputs).join(fixed.select("ean"), on="ean", how="anti"),
-                linkage.normalise_connections(fixed).select(inputs),
-            ]
-        )
+        repaired = _repaired(connections, linkage.normalise_connections(fixed))
         relinked = _best_link(
             linkage.link(
                 bag,

@@ -14,12 +14,13 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+import linkage
 import synth
 from core.config import PROFILES
 from ingestion.validate import validate_delivery
 from linkage import Relink, link, normalise_bag, normalise_connections
 from quality.demands import with_demands
-from quality.fix_impact import fix_impact, run_corrections
+from quality.fix_impact import _repaired, fix_impact, run_corrections
 from quality.holder_reports import build_reports, holder_compliance, read_previous, report_html, write_reports
 
 
@@ -167,6 +168,24 @@ def test_relinking_some_records_links_them_as_linking_the_whole_register_again(d
     assert_frame_equal(part.links, whole.links.filter(again), check_exact=False, abs_tol=1e-10)
     assert part.residue.equals(whole.residue.filter(again))
     assert part.links["ean"].n_unique() + part.residue.height == corrected.height
+
+
+def test_the_repaired_register_holds_the_corrected_values_in_the_registers_order(delivery: dict[str, Any]) -> None:
+    """What fix impact re-links: the register with the corrected records' values, which replace
+    the changed columns only (the rest is shared with the run's register)."""
+    connections = delivery["normalised"]["connections"]
+    some = connections.filter(pl.col("bag_id").is_null()).join(delivery["corrections"], on="ean").head(200)
+    corrected = normalise_connections(
+        some.with_columns(bag_id=pl.col("object_id"), postcode=pl.lit("9999 zz")).select(connections.columns)
+    )
+    repaired = _repaired(connections, corrected)
+    inputs = linkage.CONNECTION_INPUT_COLUMNS
+    expected = pl.concat([connections.select(inputs).join(corrected, on="ean", how="anti"), corrected.select(inputs)])
+    assert repaired["ean"].equals(connections["ean"])
+    assert_frame_equal(repaired.sort("ean"), expected.sort("ean"))
+    assert repaired.filter(pl.col("ean").is_in(corrected["ean"].implode()))["postcode_clean"].unique().to_list() == [
+        "9999ZZ"
+    ]
 
 
 def test_a_model_passed_in_links_as_the_model_trained_in_the_call(delivery: dict[str, Any]) -> None:
