@@ -182,9 +182,10 @@ def link(
         unlinked.append(unlinked_residue(remaining, partitioning.bag(bag, partition), rejected, capacities))
     if relink is None:
         links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections, settings)
-    else:  # whether a pand's gas meter is its only one depends on the other connections' links too
+    else:  # whether a pand's gas meter is its only one depends on the other links in its pand too
+        relinked = pl.concat([deterministic, probabilistic])
         links = expand_collective_gas(
-            pl.concat([deterministic, probabilistic, relink.others()]), bag, connections, settings
+            pl.concat([relinked, relink.others_in_panden_of(relinked, bag)]), bag, connections, settings
         ).filter(relink.selects())
     common_areas = pl.concat([found.common_areas for _, found in passes])
     links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
@@ -229,6 +230,14 @@ class Relink:
     def others(self) -> pl.DataFrame:
         """The run's links of the connections not linked again."""
         return self.links.filter(~self.selects()).select(LINK_COLUMNS)
+
+    def others_in_panden_of(self, links: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+        """The run's links of the other connections to objects in the panden `links` reach: all
+        that collective gas looks at for these, not a copy of the national links."""
+        panden = bag.select("object_id", "pand_id").drop_nulls()
+        reached = panden.join(links.select("object_id").unique(), on="object_id", how="semi").select("pand_id")
+        objects = panden.join(reached.unique(), on="pand_id", how="semi").select("object_id")
+        return self.others().join(objects, on="object_id", how="semi")
 
     def others_deterministic(self) -> pl.DataFrame:
         return self.others().filter(pl.col("method").is_in(PASS_METHODS)).select("ean", "object_id")
