@@ -93,15 +93,19 @@ def pre_link_residue(connections: pl.DataFrame, described: pl.DataFrame, capacit
     something); `capacities` comes from
     `capacity_classes`. Returns `ean`, `residue_class`, `reason` for those connections only.
     """
-    evidence = connections.select("ean", "in_bedrijf", "fysieke_status", "locatieomschrijving", "capacity_key").join(
-        described, on="ean", how="left"
+    inactive = (
+        connections.select("ean", "in_bedrijf", "fysieke_status")
+        .filter(~pl.col("in_bedrijf"))
+        .select(
+            "ean",
+            residue_class=pl.lit("inactive"),
+            reason=pl.format("fysieke_status '{}' is not in operation", pl.col("fysieke_status")),
+        )
     )
-    inactive = evidence.filter(~pl.col("in_bedrijf")).select(
-        "ean",
-        residue_class=pl.lit("inactive"),
-        reason=pl.format("fysieke_status '{}' is not in operation", pl.col("fysieke_status")),
-    )
-    active = evidence.filter(pl.col("in_bedrijf"))
+    # the described connections only: the rest of the register has nothing rules 2-3 read
+    active = described.join(
+        connections.select("ean", "in_bedrijf", "locatieomschrijving", "capacity_key"), on="ean"
+    ).filter(pl.col("in_bedrijf"))
     named = active.filter(pl.col("described_class").is_not_null()).select(
         "ean",
         residue_class="described_class",
@@ -113,7 +117,7 @@ def pre_link_residue(connections: pl.DataFrame, described: pl.DataFrame, capacit
             pl.col("matched_word"),
         ),
     )
-    near = active.filter(pl.col("described_class").is_null() & pl.col("near_address").fill_null(False))
+    near = active.filter(pl.col("described_class").is_null() & pl.col("near_address"))
     near_why = pl.format(
         "locatieomschrijving '{}' places it near the address, not at it", pl.col("locatieomschrijving")
     )
