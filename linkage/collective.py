@@ -55,9 +55,10 @@ def _served_links(served: pl.DataFrame) -> pl.DataFrame:
 
 def expand_collective_gas(
     links: pl.DataFrame, bag: pl.DataFrame, connections: pl.DataFrame, settings: LinkageSettings | None = None
-) -> pl.DataFrame:
+) -> pl.LazyFrame:
     """Replace the single link of each collective gas connection by links to every live
-    dwelling of its pand (`collective_min_dwellings`, `collective_min_meter` of `settings`)."""
+    dwelling of its pand (`collective_min_dwellings`, `collective_min_meter` of `settings`).
+    The result is a query over `links`, not a copy of a national frame."""
     settings = settings or LinkageSettings()
     objects = _objects(bag)
     dwellings = objects.filter(pl.col("dwelling") & pl.col("live") & pl.col("pand_id").is_not_null())
@@ -83,9 +84,8 @@ def expand_collective_gas(
         .select("ean", "pand_id", "match_probability", "match_weight")
     )
     served = collective.join(dwellings.select("pand_id", "object_id", "oppervlakte"), on="pand_id")
-    return pl.concat([links.join(collective.select("ean"), on="ean", how="anti"), _served_links(served)]).select(
-        LINK_COLUMNS
-    )
+    kept = links.lazy().join(collective.select("ean").lazy(), on="ean", how="anti")
+    return pl.concat([kept, _served_links(served).lazy()]).select(LINK_COLUMNS)
 
 
 def common_area_links(

@@ -188,7 +188,7 @@ def link(
             pl.concat([relinked, relink.others_in_panden_of(relinked, bag)]), bag, connections, settings
         ).filter(relink.selects())
     common_areas = pl.concat([found.common_areas for _, found in passes])
-    links, construction = _split_under_construction(pl.concat([links, common_areas]), bag)
+    links, construction = _split_under_construction(pl.concat([links, common_areas.lazy()]), bag)
     residue_parts += [construction, *unlinked]
 
     residue = pl.concat(residue_parts).join(connections.select("ean", "netbeheerder"), on="ean", how="left")
@@ -196,7 +196,8 @@ def link(
         "ean", "object_id", "match_probability"
     )
     return LinkageResult(
-        links=links.select(LINK_COLUMNS).sort(LINK_ORDER),
+        # the national links are copied once, here, as they are sorted: not at each step before
+        links=links.select(LINK_COLUMNS).sort(LINK_ORDER).collect(engine="streaming"),
         residue=residue.select(RESIDUE_COLUMNS).sort("ean"),
         curve=curve,
         model=model,
@@ -268,16 +269,18 @@ def _deterministic(
     return _Placed(common_areas, pl.concat(link_parts), remaining)
 
 
-def _split_under_construction(links: pl.DataFrame, bag: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """A connection whose only objects are still being built is a construction connection."""
+def _split_under_construction(links: pl.LazyFrame, bag: pl.DataFrame) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """A connection whose only objects are still being built is a construction connection.
+    `links` stay a query: only the few connections with an object being built are collected."""
     status = bag.select("object_id", "status").unique("object_id")
     # only a connection with an object being built can have nothing else: the rest is not looked at
     building = status.filter(is_under_construction(pl.col("status"))).select("object_id")
-    maybe = links.join(building, on="object_id", how="semi").select("ean").unique()
+    maybe = links.join(building.lazy(), on="object_id", how="semi").select("ean").unique()
     flagged = (
         links.join(maybe, on="ean", how="semi")
-        .join(status, on="object_id", how="left")
+        .join(status.lazy(), on="object_id", how="left")
         .with_columns(building=is_under_construction(pl.col("status")).fill_null(False))
+        .collect(engine="streaming")
     )
     # of several objects' statuses the reason names the first in sort order, not whichever object
     # the join happened to put first (a `.min()` here trips a polars 2.1 panic in the format below)
@@ -292,7 +295,7 @@ def _split_under_construction(links: pl.DataFrame, bag: pl.DataFrame) -> tuple[p
         residue_class=pl.lit("construction_site"),
         reason=pl.format("the BAG object at its address has status '{}'", pl.col("status")),
     )
-    return links.join(construction_eans.select("ean"), on="ean", how="anti"), residue
+    return links.join(construction_eans.select("ean").lazy(), on="ean", how="anti"), residue
 
 
 def conservation_violations(connections: pl.DataFrame, links: pl.DataFrame, residue: pl.DataFrame) -> pl.DataFrame:
