@@ -153,26 +153,27 @@ def link(
         progress("Splink training", deterministic.height, n_connections)
         model = train_model(bag, connections, labelled, settings, duckdb_config, objects_products)
     frequencies = term_frequencies(bag, connections, model)
-    scored_parts = []
+    # each region's scored pairs kept only as its connections' best candidates (a connection's
+    # candidates all lie in its region): the national pairs are never held at once
+    best_parts = []
     for i, (partition, found) in enumerate(passes):
         progress(f"Splink scoring, region {i + 1} of {len(passes)}", deterministic.height, n_connections)
-        scored_parts.append(
-            score_candidates(
-                partitioning.bag(bag, partition),
-                found.remaining,
-                labelled,
-                to_score=found.remaining["ean"],
-                settings=settings,
-                duckdb_config=duckdb_config,
-                model=model,
-                objects_products=objects_products,
-                frequencies=frequencies,
-                backend=backend,
-                spark=spark,
-            ).pairs
+        scored = score_candidates(
+            partitioning.bag(bag, partition),
+            found.remaining,
+            labelled,
+            to_score=found.remaining["ean"],
+            settings=settings,
+            duckdb_config=duckdb_config,
+            model=model,
+            objects_products=objects_products,
+            frequencies=frequencies,
+            backend=backend,
+            spark=spark,
         )
+        best_parts.append(best_candidates(scored.pairs))
     progress("assignment, collective gas and residue", deterministic.height, n_connections)
-    best = best_candidates(pl.concat(scored_parts))
+    best = pl.concat(best_parts).sort("ean")
     probabilistic, rejected = assign(best, profile)
     curve = linkage_curve(deterministic, best, n_linkable, profile.min_margin)
 

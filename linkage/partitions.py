@@ -22,6 +22,8 @@ from linkage.candidates import RULE_KEYS
 
 # The national pass: connections no partition holds all the candidates of.
 NATIONAL = -1
+# Connections that are not linked at all (`Partitioning.without`).
+_NOWHERE = -2
 
 # The blocking rules' keys (the registered id among them: its object's rows, withdrawn ones
 # included, as the register records take the pand of a stale id), and the postcode alone (the residue's "BAG has no address in
@@ -51,8 +53,10 @@ class Partitioning:
         return connections.join(eans, on="ean", how="semi", maintain_order="left")
 
     def without(self, eans: pl.Series) -> Partitioning:
-        """The same cut with the connections `eans` in no partition (they are not linked)."""
-        kept = self.connection_partition.filter(~pl.col("ean").is_in(eans.implode()))
+        """The same cut with the connections `eans` in no partition (they are not linked): their
+        partition is set to `_NOWHERE`, so the register's EANs are shared, not copied."""
+        nowhere = pl.when(pl.col("ean").is_in(eans.implode())).then(_NOWHERE).otherwise("partition")
+        kept = self.connection_partition.with_columns(partition=nowhere.cast(pl.Int32))
         return Partitioning(self.bag_partition, kept, self.n_partitions)
 
     def order(self) -> list[int]:
