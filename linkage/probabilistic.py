@@ -126,12 +126,7 @@ def train_model(
         _at_most(connections, settings),
         objects_products,
     )
-    pool_records = _records(
-        candidate_bag_rows(bag, pool["bag_row"].unique()),
-        bag,
-        connections.join(pool.select("ean").unique(), on="ean", how="semi", maintain_order="left"),
-        objects_products,
-    )
+    pool_records = _records_of_pairs(pool, bag, connections, objects_products)
     con = _connect(duckdb_config, settings)
     try:
         db_api = DuckDBAPI(connection=con)
@@ -199,12 +194,7 @@ def score_candidates(
         frequencies = term_frequencies(bag, connections, model)
     # Splink gets the records of the pairs only: the national pass scores a few connections
     # against the whole BAG, whose every row would otherwise be copied into Splink's table
-    records = _records(
-        candidate_bag_rows(bag, pairs["bag_row"].unique()),
-        bag,
-        connections.join(pairs.select("ean").unique(), on="ean", how="semi", maintain_order="left"),
-        objects_products,
-    )
+    records = _records_of_pairs(pairs, bag, connections, objects_products)
     if backend == "spark":
         from linkage.spark_scoring import predict_on_spark  # pyspark: the optional extra `spark`
 
@@ -266,6 +256,19 @@ def _records(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Splink's two input tables: BAG rows and register records."""
     return _bag_records(bag_rows, objects_products), _connection_records(connections, bag)
+
+
+def _records_of_pairs(
+    pairs: pl.DataFrame, bag: pl.DataFrame, connections: pl.DataFrame, objects_products: pl.DataFrame
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Splink's two input tables holding only the BAG rows and connections of `pairs` (`ean`,
+    `bag_row`)."""
+    return _records(
+        candidate_bag_rows(bag, pairs["bag_row"].unique()),
+        bag,
+        connections.join(pairs.select("ean").unique(), on="ean", how="semi", maintain_order="left"),
+        objects_products,
+    )
 
 
 def _register(db_api: DuckDBAPI, records: tuple[pl.DataFrame, pl.DataFrame]) -> list[Any]:
@@ -379,12 +382,11 @@ def _training_pool(
     if connections.height > settings.m_sample_connections:
         connections = connections.sample(n=settings.m_sample_connections, seed=settings.seed)
         labelled_pairs = labelled_pairs.join(connections.select("ean"), on="ean", how="semi")
-    rows = row_ids.select("bag_row", "object_id")
-    labelled = labelled_pairs.select("ean", "object_id").unique().join(rows, on="object_id")
+    labelled = labelled_pairs.select("ean", "object_id").unique().join(row_ids, on="object_id")
     anchored = (
         connections.select("ean", object_id="bag_id_clean")
         .drop_nulls()
-        .join(rows, on="object_id")
+        .join(row_ids, on="object_id")
         .join(labelled, on=["ean", "object_id"], how="anti")
     )
     return pl.concat(

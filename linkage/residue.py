@@ -90,8 +90,8 @@ def pre_link_residue(connections: pl.DataFrame, described: pl.DataFrame, capacit
     """Rules 1-3: connections that must not be linked whatever their address says.
 
     `described` is `linkage.description.describe(connections)` (the connections whose text says
-    something); `capacities` comes from
-    `capacity_classes`. Returns `ean`, `residue_class`, `reason` for those connections only.
+    something); `capacities` comes from `capacity_classes`. Returns `ean`, `residue_class`,
+    `reason` for those connections only.
     """
     inactive = (
         connections.select("ean", "in_bedrijf", "fysieke_status")
