@@ -6,6 +6,7 @@ from typing import Any
 import dagster as dg
 import duckdb
 import polars as pl
+import pyarrow as pa
 from pydantic import Field
 
 from core.config import (
@@ -19,8 +20,8 @@ from core.config import (
 )
 from core.run_folder import RunFolder
 
-# Rows per slice the warehouse writes and per Arrow batch it reads (a few hundred MB at most).
-WRITE_SLICE_ROWS = 500_000
+# Rows per Arrow batch the warehouse writes (DuckDB's row group) and reads (a few hundred MB at most).
+WRITE_BATCH_ROWS = 122_880
 READ_BATCH_ROWS = 1_000_000
 
 _SETTINGS: dict[str, Setting] = {f"{s.section}_{s.name}": s for s in all_settings()}
@@ -153,12 +154,8 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         path = self._folder(context.run_id).staging_warehouse
         path.parent.mkdir(parents=True, exist_ok=True)
         with self._connect(path) as con:
-            # slice by slice: DuckDB copying a whole national frame at once held it twice over
-            con.register("part", obj.head(0).to_arrow())
-            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM part')
-            for part in obj.iter_slices(WRITE_SLICE_ROWS):
-                con.register("part", part.to_arrow())
-                con.execute(f'INSERT INTO "{table}" SELECT * FROM part')
+            con.register("frame", _batches(obj))
+            con.execute(f'CREATE OR REPLACE TABLE "{table}" AS SELECT * FROM frame')
         context.add_output_metadata({"rows": obj.height, "table": table})
         _release(context)
 
@@ -189,6 +186,15 @@ class WarehouseIOManager(dg.ConfigurableIOManager):
         raise dg.DagsterInvariantViolationError(
             f"table {table!r} is in neither this run's warehouse nor the last good run's ({folder.warehouse})"
         )
+
+
+def _batches(frame: pl.DataFrame) -> pa.RecordBatchReader:
+    """`frame` as a stream DuckDB pulls one row group at a time. A whole national frame handed
+    over at once was held twice over; inserted in slices of 500,000 rows it took twice as long
+    (27 s of the million-object run's 130 s) as one statement over this stream."""
+    schema = frame.head(0).to_arrow().schema
+    batches = (batch for part in frame.iter_slices(WRITE_BATCH_ROWS) for batch in part.to_arrow().to_batches())
+    return pa.RecordBatchReader.from_batches(schema, batches)
 
 
 def _release(context: dg.OutputContext) -> None:

@@ -84,9 +84,9 @@ def test_an_input_that_names_its_columns_reads_only_those(tmp_path: Path) -> Non
 
 
 def test_a_frame_larger_than_a_slice_comes_back_whole_in_order(tmp_path: Path, monkeypatch) -> None:
-    """Frames are written slice by slice and read back batch by batch (the national registers do
-    not fit twice in memory): rows, order, types and an empty frame survive both."""
-    monkeypatch.setattr("pipelines.resources.WRITE_SLICE_ROWS", 7)
+    """Frames are written and read back as streams of batches (the national registers do not fit
+    twice in memory): rows, order, types and an empty frame survive both."""
+    monkeypatch.setattr("pipelines.resources.WRITE_BATCH_ROWS", 7)
     monkeypatch.setattr("pipelines.resources.READ_BATCH_ROWS", 5)
     stored = pl.DataFrame(
         {
