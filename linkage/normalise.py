@@ -109,28 +109,66 @@ def street_cut(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().str.len_chars() >= STREET_CUT_LENGTH - 1
 
 
+# The columns normalisation adds (a frame normalised again gets them anew).
+BAG_KEY_COLUMNS = ["postcode_clean", "suffix_key", "street_key", "street_key24", "street_cut", "woonplaats_key"]
+CONNECTION_KEY_COLUMNS = [*BAG_KEY_COLUMNS, "in_bedrijf", "capacity_key", "bag_id_clean"]
+
+
+def _by_distinct(frame: pl.DataFrame, column: str, **keys: pl.Expr) -> pl.DataFrame:
+    """`frame` with `keys`, expressions of `column` alone, computed once per distinct value of
+    `column` and joined back in `frame`'s order. A register repeats each street and place name
+    hundreds of times; the street key's dozen regular expressions over every row were most of
+    the time normalisation took."""
+    distinct = frame.select(pl.col(column).unique()).with_columns(**keys)
+    return frame.drop(keys, strict=False).join(distinct, on=column, how="left", nulls_equal=True, maintain_order="left")
+
+
 def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys to the BAG rows (one row per object and nummeraanduiding)."""
-    return bag.with_columns(
+    given = [c for c in bag.columns if c not in BAG_KEY_COLUMNS]
+    keyed = _by_distinct(
+        _by_distinct(
+            bag,
+            "openbare_ruimte_naam",
+            street_key=street_key("openbare_ruimte_naam"),
+            street_key24=street_key24("openbare_ruimte_naam"),
+        ),
+        "woonplaats_naam",
+        woonplaats_key=street_text("woonplaats_naam"),
+    )
+    return keyed.select(
+        *given,
         postcode_clean=clean_postcode("postcode"),
         suffix_key=suffix_key(pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")),
-        street_key=street_key("openbare_ruimte_naam"),
-        street_key24=street_key24("openbare_ruimte_naam"),
+        street_key="street_key",
+        street_key24="street_key24",
         street_cut=pl.lit(False),
-        woonplaats_key=street_text("woonplaats_naam"),
+        woonplaats_key="woonplaats_key",
     )
 
 
 def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys and an in-operation flag to the register rows."""
     status = pl.col("fysieke_status").str.strip_chars().str.to_lowercase()
-    return connections.with_columns(
+    given = [c for c in connections.columns if c not in CONNECTION_KEY_COLUMNS]
+    keyed = _by_distinct(
+        _by_distinct(
+            connections,
+            "straatnaam",
+            street_key=street_key("straatnaam"),
+            street_key24=street_key24("straatnaam"),
+        ),
+        "woonplaats",
+        woonplaats_key=street_text("woonplaats"),
+    )
+    return keyed.select(
+        *given,
         postcode_clean=clean_postcode("postcode"),
         suffix_key=suffix_key(pl.col("huisnummertoevoeging")),
-        street_key=street_key("straatnaam"),
-        street_key24=street_key24("straatnaam"),
+        street_key="street_key",
+        street_key24="street_key24",
         street_cut=street_cut("straatnaam").fill_null(False),
-        woonplaats_key=street_text("woonplaats"),
+        woonplaats_key="woonplaats_key",
         in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
         capacity_key=pl.col("aansluitcapaciteit")
         .str.to_uppercase()

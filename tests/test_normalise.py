@@ -6,7 +6,16 @@ import polars as pl
 import pytest
 import yaml
 
-from linkage.normalise import clean_postcode, street_key, suffix_key
+import synth
+from linkage.normalise import (
+    clean_postcode,
+    normalise_bag,
+    normalise_connections,
+    street_key,
+    street_key24,
+    street_text,
+    suffix_key,
+)
 
 CASES = Path(__file__).parent / "cases"
 
@@ -39,3 +48,24 @@ def test_street_key_short_forms(case: dict) -> None:
     frame = pl.DataFrame({"register": [case["register"]], "bag": [case["bag"]]})
     keys = frame.select(street_key("register"), street_key("bag").alias("b")).row(0)
     assert (keys[0] == keys[1]) is case["same"], keys
+
+
+def test_the_registers_keys_computed_per_distinct_name_equal_the_keys_of_each_row() -> None:
+    """Normalisation computes the street and place keys once per distinct name and joins them
+    back: on generated registers, with spellings repeated, missing and noisy, every row's keys
+    are what its own name gives, in the register's order, and normalising twice changes nothing."""
+    data = synth.generate(800, seed=5, noise=synth.NoiseConfig())
+    connections = data.connections.with_columns(
+        straatnaam=pl.when(pl.int_range(pl.len()) % 7 == 0).then(None).otherwise("straatnaam")
+    )
+    for frame, normalise, street, place in [
+        (connections, normalise_connections, "straatnaam", "woonplaats"),
+        (data.bag, normalise_bag, "openbare_ruimte_naam", "woonplaats_naam"),
+    ]:
+        normalised = normalise(frame)
+        expected = frame.select(
+            street_key=street_key(street), street_key24=street_key24(street), woonplaats_key=street_text(place)
+        )
+        assert normalised.select(expected.columns).equals(expected)
+        assert normalised.select(frame.columns).equals(frame)
+        assert normalise(normalised).equals(normalised)
