@@ -28,12 +28,17 @@ _COMMON_AREA = r"algemene ruimte|\bvve\b|lift|trappenhuis|gemeensch|centrale hal
 
 def _objects(bag: pl.DataFrame) -> pl.DataFrame:
     """One row per object with what building-wide allocation needs."""
-    return bag.unique("object_id", keep="first").select(
-        "object_id",
-        "pand_id",
-        "oppervlakte",
-        live=is_live(pl.col("status")),
-        dwelling=pl.col("gebruiksdoel").fill_null("").str.contains("woonfunctie"),
+    # the columns first: a unique over the national BAG's every column copied all of them
+    return (
+        bag.select("object_id", "pand_id", "oppervlakte", "status", "gebruiksdoel")
+        .unique("object_id", keep="first")
+        .select(
+            "object_id",
+            "pand_id",
+            "oppervlakte",
+            live=is_live(pl.col("status")),
+            dwelling=pl.col("gebruiksdoel").fill_null("").str.contains("woonfunctie"),
+        )
     )
 
 
@@ -62,25 +67,31 @@ def expand_collective_gas(
     settings = settings or LinkageSettings()
     objects = _objects(bag)
     dwellings = objects.filter(pl.col("dwelling") & pl.col("live") & pl.col("pand_id").is_not_null())
-    # the gas connections first: joining every link to the register copied a national frame
+    pand_size = (
+        dwellings.group_by("pand_id")
+        .agg(n_dwellings=pl.len())
+        .filter(pl.col("n_dwellings") >= settings.collective_min_dwellings)
+    )
+    # only the gas links into panden of enough dwellings can be collective: the rest of the
+    # national links (most dwellings are houses of their own) are not copied
+    in_large_panden = (
+        objects.filter(pl.col("dwelling")).select("object_id", "pand_id").join(pand_size, on="pand_id", how="semi")
+    )
     gas_connections = connections.filter(pl.col("product") == "GAS").select(
         "ean", "locatieomschrijving", "aansluitcapaciteit"
     )
-    gas = links.join(gas_connections, on="ean").join(
-        objects.filter(pl.col("dwelling")).select("object_id", "pand_id"), on="object_id"
+    gas = (
+        links.select("ean", "object_id", "match_probability", "match_weight")
+        .join(in_large_panden, on="object_id")
+        .join(gas_connections, on="ean")
     )
     gas_per_pand = gas.group_by("pand_id").agg(n_gas=pl.col("ean").n_unique())
-    pand_size = dwellings.group_by("pand_id").agg(n_dwellings=pl.len())
     described = pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_BLOCK_HEATING)
     meter = pl.col("aansluitcapaciteit").str.extract(r"(?i)^\s*G\s*(\d+)", 1).cast(pl.Int64, strict=False)
     large_meter = meter.is_null() | (meter >= settings.collective_min_meter)
     collective = (
         gas.join(gas_per_pand, on="pand_id")
-        .join(pand_size, on="pand_id")
-        .filter(
-            (pl.col("n_dwellings") >= settings.collective_min_dwellings)
-            & (described | ((pl.col("n_gas") == 1) & large_meter))
-        )
+        .filter(described | ((pl.col("n_gas") == 1) & large_meter))
         .select("ean", "pand_id", "match_probability", "match_weight")
     )
     served = collective.join(dwellings.select("pand_id", "object_id", "oppervlakte"), on="pand_id")

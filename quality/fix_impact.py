@@ -50,7 +50,9 @@ def _best_link(links: pl.DataFrame) -> pl.DataFrame:
 
 
 def _objects(bag: pl.DataFrame) -> pl.DataFrame:
-    return one_row_per_object(bag).select("object_id", bag_postcode="postcode")
+    return one_row_per_object(bag.select("object_id", "hoofdadres", "nummeraanduiding_id", "postcode")).select(
+        "object_id", bag_postcode="postcode"
+    )
 
 
 # defect class -> (which connections have it, the column it spoils, where the right value is)
