@@ -13,6 +13,7 @@ import polars as pl
 
 from core.config import LinkageSettings
 from linkage.bag_status import is_withdrawn
+from linkage.key_hash import key_hash
 
 LINK_COLUMNS = ["ean", "object_id", "match_probability", "match_weight", "method", "allocation_share"]
 
@@ -42,10 +43,10 @@ def _unique_candidates(pairs: pl.DataFrame) -> pl.DataFrame:
     return distinct.filter(pl.len().over("ean") == 1)
 
 
-def _live(bag: pl.DataFrame, columns: list[str]) -> pl.DataFrame:
-    """`columns` of the BAG rows not withdrawn: a copy of those columns only (of the national
-    BAG's seventeen, a copy of all held 2-3 GB more at ten million objects)."""
-    return bag.lazy().filter(~is_withdrawn(pl.col("status"))).select(columns).collect()
+def _live(bag: pl.DataFrame, columns: list[str], where: pl.Expr) -> pl.DataFrame:
+    """`columns` of the BAG rows not withdrawn where `where` holds: a copy of those only (a copy
+    of the national BAG's every column and row held 2-3 GB more at ten million objects)."""
+    return bag.lazy().filter(~is_withdrawn(pl.col("status")) & where).select(columns).collect()
 
 
 def _street_agrees() -> pl.Expr:
@@ -73,6 +74,17 @@ def _with_route(connections: pl.DataFrame, live: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def _at_addresses_of(connections: pl.DataFrame) -> pl.Expr:
+    """BAG rows at one of the connections' addresses, by postcode or by street (a row or two
+    more where hashes coincide): the national pass looks up a few connections in the whole BAG,
+    and copies only the rows they can reach."""
+    addresses = []
+    for address in (_POSTCODE_ADDRESS, _STREET_ADDRESS):
+        hashed = key_hash([pl.col(c) for c in address])
+        addresses.append(hashed.is_in(connections.select(hashed).to_series().drop_nulls().unique().implode()))
+    return pl.any_horizontal(addresses).fill_null(False)
+
+
 def objects_at_address(connections: pl.DataFrame, bag: pl.DataFrame, also_on: tuple[str, ...] = ()) -> pl.DataFrame:
     """Live objects at each connection's address: by postcode and huisnummer, or, where the
     postcode finds no such number, by street, huisnummer and woonplaats; `also_on` adds keys to
@@ -83,7 +95,7 @@ def objects_at_address(connections: pl.DataFrame, bag: pl.DataFrame, also_on: tu
     `_street_agrees`; always true on the street route).
     """
     keys = list(dict.fromkeys(["object_id", *_POSTCODE_ADDRESS, *_STREET_ADDRESS, *also_on]))
-    live = _live(bag, list(dict.fromkeys([*keys, "suffix_key", "street_key24"])))
+    live = _live(bag, list(dict.fromkeys([*keys, "suffix_key", "street_key24"])), _at_addresses_of(connections))
     objects = live.select(
         *keys,
         bag_suffix="suffix_key",
@@ -135,7 +147,11 @@ def registered_bag_id_pass(
     register = connections.filter(pl.col("bag_id_clean").is_not_null())
     named = objects_at_address(register.rename({"bag_id_clean": "object_id"}), bag, also_on=("object_id", "suffix_key"))
     no_address = register.filter(pl.col("postcode_clean").is_null() & pl.col("huisnummer").is_null())
-    id_only = no_address.join(_live(bag, ["object_id"]).unique(), left_on="bag_id_clean", right_on="object_id")
+    id_only = no_address.join(
+        _live(bag, ["object_id"], pl.col("object_id").is_in(no_address["bag_id_clean"].implode())).unique(),
+        left_on="bag_id_clean",
+        right_on="object_id",
+    )
     pairs = pl.concat([named.select("ean", "object_id"), id_only.select("ean", object_id="bag_id_clean")])
     probability = (settings or LinkageSettings()).registered_bag_id_probability
     return _as_links(_unique_candidates(pairs), "registered_bag_id", probability)
