@@ -123,19 +123,16 @@ def _by_distinct(frame: pl.DataFrame, column: str, **keys: pl.Expr) -> pl.DataFr
     return frame.drop(keys, strict=False).join(distinct, on=column, how="left", nulls_equal=True, maintain_order="left")
 
 
+def _with_name_keys(frame: pl.DataFrame, street: str, place: str) -> pl.DataFrame:
+    """`frame` with the street keys of its column `street` and the woonplaats key of `place`."""
+    streets = _by_distinct(frame, street, street_key=street_key(street), street_key24=street_key24(street))
+    return _by_distinct(streets, place, woonplaats_key=street_text(place))
+
+
 def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys to the BAG rows (one row per object and nummeraanduiding)."""
     given = [c for c in bag.columns if c not in BAG_KEY_COLUMNS]
-    keyed = _by_distinct(
-        _by_distinct(
-            bag,
-            "openbare_ruimte_naam",
-            street_key=street_key("openbare_ruimte_naam"),
-            street_key24=street_key24("openbare_ruimte_naam"),
-        ),
-        "woonplaats_naam",
-        woonplaats_key=street_text("woonplaats_naam"),
-    )
+    keyed = _with_name_keys(bag, "openbare_ruimte_naam", "woonplaats_naam")
     return keyed.select(
         *given,
         postcode_clean=clean_postcode("postcode"),
@@ -151,16 +148,7 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys and an in-operation flag to the register rows."""
     status = pl.col("fysieke_status").str.strip_chars().str.to_lowercase()
     given = [c for c in connections.columns if c not in CONNECTION_KEY_COLUMNS]
-    keyed = _by_distinct(
-        _by_distinct(
-            connections,
-            "straatnaam",
-            street_key=street_key("straatnaam"),
-            street_key24=street_key24("straatnaam"),
-        ),
-        "woonplaats",
-        woonplaats_key=street_text("woonplaats"),
-    )
+    keyed = _with_name_keys(connections, "straatnaam", "woonplaats")
     return keyed.select(
         *given,
         postcode_clean=clean_postcode("postcode"),
