@@ -120,7 +120,9 @@ def _by_distinct(frame: pl.DataFrame, column: str, **keys: pl.Expr) -> pl.DataFr
     hundreds of times; the street key's dozen regular expressions over every row were most of
     the time normalisation took."""
     distinct = frame.select(pl.col(column).unique()).with_columns(**keys)
-    return frame.drop(keys, strict=False).join(distinct, on=column, how="left", nulls_equal=True, maintain_order="left")
+    # only the name column is joined: a join of the whole frame copied every column of it
+    looked_up = frame.select(column).join(distinct, on=column, how="left", nulls_equal=True, maintain_order="left")
+    return frame.drop(keys, strict=False).hstack(looked_up.drop(column))
 
 
 def _with_name_keys(frame: pl.DataFrame, street: str, place: str) -> pl.DataFrame:
