@@ -109,7 +109,7 @@ def street_cut(column: str) -> pl.Expr:
     return pl.col(column).str.strip_chars().str.len_chars() >= STREET_CUT_LENGTH - 1
 
 
-# The columns normalisation adds (a frame normalised again gets them anew).
+# The columns normalisation adds, in their order (a frame normalised again gets them anew).
 BAG_KEY_COLUMNS = ["postcode_clean", "suffix_key", "street_key", "street_key24", "street_cut", "woonplaats_key"]
 CONNECTION_KEY_COLUMNS = [*BAG_KEY_COLUMNS, "in_bedrijf", "capacity_key", "bag_id_clean"]
 
@@ -123,7 +123,7 @@ def _by_distinct(frame: pl.DataFrame, column: str, **keys: pl.Expr) -> pl.DataFr
     against 10 s)."""
     distinct = frame.select(pl.col(column).unique().drop_nulls()).with_columns(**keys)
     names = distinct[column]
-    return frame.drop(keys, strict=False).with_columns(
+    return frame.with_columns(
         pl.col(column).replace_strict(names, distinct[key], default=None).alias(key) for key in keys
     )
 
@@ -137,15 +137,14 @@ def _with_name_keys(frame: pl.DataFrame, street: str, place: str) -> pl.DataFram
 def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys to the BAG rows (one row per object and nummeraanduiding)."""
     given = [c for c in bag.columns if c not in BAG_KEY_COLUMNS]
-    keyed = _with_name_keys(bag, "openbare_ruimte_naam", "woonplaats_naam")
-    return keyed.select(
-        *given,
-        postcode_clean=clean_postcode("postcode"),
-        suffix_key=suffix_key(pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")),
-        street_key="street_key",
-        street_key24="street_key24",
-        street_cut=pl.lit(False),
-        woonplaats_key="woonplaats_key",
+    return (
+        _with_name_keys(bag, "openbare_ruimte_naam", "woonplaats_naam")
+        .with_columns(
+            postcode_clean=clean_postcode("postcode"),
+            suffix_key=suffix_key(pl.col("huisletter").fill_null("") + pl.col("huisnummertoevoeging").fill_null("")),
+            street_cut=pl.lit(False),
+        )
+        .select(*given, *BAG_KEY_COLUMNS)
     )
 
 
@@ -153,19 +152,18 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys and an in-operation flag to the register rows."""
     status = pl.col("fysieke_status").str.strip_chars().str.to_lowercase()
     given = [c for c in connections.columns if c not in CONNECTION_KEY_COLUMNS]
-    keyed = _with_name_keys(connections, "straatnaam", "woonplaats")
-    return keyed.select(
-        *given,
-        postcode_clean=clean_postcode("postcode"),
-        suffix_key=suffix_key(pl.col("huisnummertoevoeging")),
-        street_key="street_key",
-        street_key24="street_key24",
-        street_cut=street_cut("straatnaam").fill_null(False),
-        woonplaats_key="woonplaats_key",
-        in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
-        capacity_key=pl.col("aansluitcapaciteit")
-        .str.to_uppercase()
-        .str.replace_all(r"\s+", "")
-        .str.replace_all("X", "x"),
-        bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
+    return (
+        _with_name_keys(connections, "straatnaam", "woonplaats")
+        .with_columns(
+            postcode_clean=clean_postcode("postcode"),
+            suffix_key=suffix_key(pl.col("huisnummertoevoeging")),
+            street_cut=street_cut("straatnaam").fill_null(False),
+            in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
+            capacity_key=pl.col("aansluitcapaciteit")
+            .str.to_uppercase()
+            .str.replace_all(r"\s+", "")
+            .str.replace_all("X", "x"),
+            bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
+        )
+        .select(*given, *CONNECTION_KEY_COLUMNS)
     )

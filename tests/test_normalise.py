@@ -51,8 +51,8 @@ def test_street_key_short_forms(case: dict) -> None:
 
 
 def test_the_registers_keys_computed_per_distinct_name_equal_the_keys_of_each_row() -> None:
-    """Normalisation computes the street and place keys once per distinct name and joins them
-    back: on generated registers, with spellings repeated, missing and noisy, every row's keys
+    """Normalisation computes the street and place keys once per distinct name and looks them
+    up: on generated registers, with spellings repeated, missing and noisy, every row's keys
     are what its own name gives, in the register's order, and normalising twice changes nothing."""
     data = synth.generate(800, seed=5, noise=synth.NoiseConfig())
     connections = data.connections.with_columns(
