@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from core.distinct import by_distinct
+
 POSTCODE_PATTERN = r"^[1-9][0-9]{3}[A-Z]{2}$"
 # Letter pairs PostNL never issues: a postcode with one of them is no address anywhere.
 UNISSUED_LETTERS = ["SA", "SD", "SS"]
@@ -114,24 +116,10 @@ BAG_KEY_COLUMNS = ["postcode_clean", "suffix_key", "street_key", "street_key24",
 CONNECTION_KEY_COLUMNS = [*BAG_KEY_COLUMNS, "in_bedrijf", "capacity_key", "bag_id_clean"]
 
 
-def _by_distinct(frame: pl.DataFrame, column: str, **keys: pl.Expr) -> pl.DataFrame:
-    """`frame` with `keys`, expressions of `column` alone, computed once per distinct value of
-    `column` and looked up for each row. A register repeats each street and place name hundreds
-    of times; the street key's dozen regular expressions over every row were most of the time
-    normalisation took. Looked up by `replace_strict`, not joined back: at ten million objects
-    a join held 6 GB beside the register, the lookup 2.3 GB (per row it was 2.9 GB, and 33 s
-    against 10 s)."""
-    distinct = frame.select(pl.col(column).unique().drop_nulls()).with_columns(**keys)
-    names = distinct[column]
-    return frame.with_columns(
-        pl.col(column).replace_strict(names, distinct[key], default=None).alias(key) for key in keys
-    )
-
-
 def _with_name_keys(frame: pl.DataFrame, street: str, place: str) -> pl.DataFrame:
     """`frame` with the street keys of its column `street` and the woonplaats key of `place`."""
-    streets = _by_distinct(frame, street, street_key=street_key(street), street_key24=street_key24(street))
-    return _by_distinct(streets, place, woonplaats_key=street_text(place))
+    streets = by_distinct(frame, street, street_key=street_key(street), street_key24=street_key24(street))
+    return by_distinct(streets, place, woonplaats_key=street_text(place))
 
 
 def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
