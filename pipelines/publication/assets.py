@@ -102,7 +102,10 @@ def sector_energy_uncertainty(
 
 @dg.asset(
     group_name=GROUP,
-    ins={"normalised_connections": dg.AssetIn("normalised_connections", metadata=columns("ean", "product"))},
+    ins={
+        "normalised_connections": dg.AssetIn("normalised_connections", metadata=columns("ean", "product")),
+        "allocation": dg.AssetIn("allocation", metadata=columns("ean", "object_id", "gemeente_code", "unit", "volume")),
+    },
     description="Residue connections and volume per class, netbeheerder and gemeente.",
 )
 def residue_summary(
@@ -120,7 +123,11 @@ def _previous_statistics(run_folder: RunFolder) -> pl.DataFrame | None:
 
 @dg.asset(
     group_name=GROUP,
-    ins={"connections": dg.AssetIn("connections", metadata=columns("ean"))},  # counted only
+    ins={
+        "connections": dg.AssetIn("connections", metadata=columns("ean")),  # counted only
+        # the run summary totals the volume per unit and counts the rows of one sector
+        "allocation": dg.AssetIn("allocation", metadata=columns("sector", "unit", "volume")),
+    },
     description="Writes the run's tables, quarantine, run summary and analyst report into its staging folder: "
     "per-connection tables at the top, only what may leave the organisation in public/.",
 )
