@@ -50,17 +50,24 @@ def _rss_gb(pid: int) -> float:
     return total / 1024**2
 
 
-class Failed(RuntimeError):
-    """A watched process ended with a non-zero code (-9: killed, usually by the kernel when out of memory)."""
-
-
 @dataclass
 class Watched:
-    """One watched process: its wall time and peak memory, overall and per step."""
+    """One watched process: its wall time and peak memory, overall and per step; `code` is its
+    exit code (a failed one's figures are until it ended)."""
 
     wall: float = 0.0
     peak: float = 0.0
     steps: list[tuple[str, float, float]] = field(default_factory=list)  # (step, seconds, peak GB)
+    code: int = 0
+
+
+class Failed(RuntimeError):
+    """A watched process ended with a non-zero code (-9: killed, usually by the kernel when out of
+    memory); `watched` holds its time, peak and code."""
+
+    def __init__(self, message: str, watched: Watched) -> None:
+        super().__init__(message)
+        self.watched = watched
 
 
 def watch(command: list[str], env: dict[str, str], cwd: Path | None = None) -> Watched:
@@ -88,7 +95,8 @@ def watch(command: list[str], env: dict[str, str], cwd: Path | None = None) -> W
     done.set()
     sampler.join()
     if code != 0:
-        raise Failed(f"{command[0]} {command[1]} failed ({code}):\n{''.join(tail)}")
+        until = Watched(wall, max((gb for _, gb in samples), default=0.0), code=code)
+        raise Failed(f"{command[0]} {command[1]} failed ({code}):\n{''.join(tail)}", until)
     bounds = [*[t for _, t in marks[1:]], wall]
     steps = []
     for (name, begin), end in zip(marks, bounds, strict=True):
@@ -153,7 +161,9 @@ def measure(n_objects: int, seed: int, peers: bool) -> Measured:
             try:
                 result = watch([sys.executable, "-c", _PEER, peer, str(inputs)], env, work)
             except Failed as failure:
+                # a peer that fails (killed when out of memory) is a result too: reported as such
                 print(f"  {peer}: {str(failure).splitlines()[0]}", flush=True)
+                measured.peers[peer] = failure.watched
                 continue
             print(f"  {peer} {result.wall:.1f} s, {result.peak:.2f} GB", flush=True)
             measured.peers[peer] = result
@@ -182,6 +192,13 @@ def _stages(r: Measured) -> str:
     return f"Stages of the run at {r.objects:,} objects, longest first:\n\n{table}"
 
 
+def _peer_row(name: str, peer: Watched, run: Watched) -> list[str]:
+    if peer.code == 0:
+        return [name, *_figures(peer), f"{peer.wall / run.wall:.2f}"]
+    how = "killed, out of memory" if peer.code == -9 else f"exit code {peer.code}"
+    return [f"{name} ({how})", f"{peer.wall:.1f} until it ended", f"{peer.peak:.2f}", f"> {peer.wall / run.wall:.2f}"]
+
+
 def report(results: list[Measured]) -> str:
     rows = [[f"{r.objects:,}", f"{r.connections:,}", *_figures(r.synth), *_figures(r.run)] for r in results]
     parts = [
@@ -196,7 +213,7 @@ def report(results: list[Measured]) -> str:
         parts.append(_stages(r))
         if r.peers:
             peer_rows = [["koppelwerk run", *_figures(r.run), "1.00"]]
-            peer_rows += [[name, *_figures(peer), f"{peer.wall / r.run.wall:.2f}"] for name, peer in r.peers.items()]
+            peer_rows += [_peer_row(name, peer, r.run) for name, peer in r.peers.items()]
             parts.append(f"Peers at {r.objects:,} objects, in the same benchmark run (time / koppelwerk's):")
             parts.append(markdown_table(["system", "wall s", "peak GB", "time ratio"], peer_rows))
     return "\n\n".join(parts)
