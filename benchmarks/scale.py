@@ -94,15 +94,15 @@ def watch(command: list[str], env: dict[str, str], cwd: Path | None = None) -> W
     wall = time.perf_counter() - start
     done.set()
     sampler.join()
-    if code != 0:
-        until = Watched(wall, max((gb for _, gb in samples), default=0.0), code=code)
-        raise Failed(f"{command[0]} {command[1]} failed ({code}):\n{''.join(tail)}", until)
     bounds = [*[t for _, t in marks[1:]], wall]
     steps = []
     for (name, begin), end in zip(marks, bounds, strict=True):
         peak = max((gb for t, gb in samples if begin <= t <= end), default=0.0)
         steps.append((name, end - begin, peak))
-    return Watched(wall, max((gb for _, gb in samples), default=0.0), steps)
+    watched = Watched(wall, max((gb for _, gb in samples), default=0.0), steps, code)
+    if code != 0:
+        raise Failed(f"{command[0]} {command[1]} failed ({code}):\n{''.join(tail)}", watched)
+    return watched
 
 
 _PEER = """
@@ -149,13 +149,20 @@ def measure(n_objects: int, seed: int, peers: bool) -> Measured:
         synth_cmd = [str(KOPPELWERK), "synth", "--objects", str(n_objects), "--seed", str(seed), "--out", str(inputs)]
         synth = watch(synth_cmd, env, work)
         print(f"{n_objects:,} objects: synth {synth.wall:.1f} s, {synth.peak:.2f} GB", flush=True)
+        n_connections = json.loads((inputs / "manifest.json").read_text())["counts"]["connections"]
         run_cmd = [str(KOPPELWERK), "run"]
         for kind in ("bag", "connections", "consumption"):
             run_cmd += [f"--{kind}", str(inputs / f"{kind}.parquet")]
-        run = watch([*run_cmd, "--out", str(work / "out")], env, work)
-        summary = json.loads((work / "out" / "run_summary.json").read_text())
+        try:
+            run = watch([*run_cmd, "--out", str(work / "out")], env, work)
+        except Failed as failure:
+            # a size the run does not get through (killed out of memory) is reported with the stage it ended in
+            print(f"  run: {str(failure).splitlines()[0]}", flush=True)
+            measured = Measured(n_objects, n_connections, synth, failure.watched)
+            print(_stages(measured), flush=True)
+            return measured
         print(f"  run {run.wall:.1f} s, {run.peak:.2f} GB", flush=True)
-        measured = Measured(n_objects, summary["connections_read"], synth, run)
+        measured = Measured(n_objects, n_connections, synth, run)
         print(_stages(measured), flush=True)
         for peer in PEERS if peers else ():
             try:
@@ -189,24 +196,42 @@ def _stages(r: Measured) -> str:
         for name, seconds, peak in sorted(r.run.steps, key=lambda step: -step[1])
     ]
     table = markdown_table(["stage", "s", "share", "peak GB"], stage_rows)
-    return f"Stages of the run at {r.objects:,} objects, longest first:\n\n{table}"
+    ended = f", until it ended ({_ended(r.run)})" if r.run.code else ""
+    return f"Stages of the run at {r.objects:,} objects{ended}, longest first:\n\n{table}"
+
+
+def _ended(watched: Watched) -> str:
+    return "killed, out of memory" if watched.code == -9 else f"exit code {watched.code}"
+
+
+def _run_figures(run: Watched) -> list[str]:
+    """A run's time and peak; one that failed says so, and in which stage."""
+    if run.code == 0:
+        return _figures(run)
+    stage = run.steps[-1][0] if run.steps else "start-up"
+    return [f"{run.wall:.1f} ({_ended(run)} in {stage})", f"{run.peak:.2f}"]
 
 
 def _peer_row(name: str, peer: Watched, run: Watched) -> list[str]:
     if peer.code == 0:
         return [name, *_figures(peer), f"{peer.wall / run.wall:.2f}"]
-    how = "killed, out of memory" if peer.code == -9 else f"exit code {peer.code}"
-    return [f"{name} ({how})", f"{peer.wall:.1f} until it ended", f"{peer.peak:.2f}", f"> {peer.wall / run.wall:.2f}"]
+    return [
+        f"{name} ({_ended(peer)})",
+        f"{peer.wall:.1f} until it ended",
+        f"{peer.peak:.2f}",
+        f"> {peer.wall / run.wall:.2f}",
+    ]
 
 
 def report(results: list[Measured]) -> str:
-    rows = [[f"{r.objects:,}", f"{r.connections:,}", *_figures(r.synth), *_figures(r.run)] for r in results]
+    rows = [[f"{r.objects:,}", f"{r.connections:,}", *_figures(r.synth), *_run_figures(r.run)] for r in results]
     parts = [
         f"Machine: {_machine()}.",
         markdown_table(["objects", "connections", "synth s", "synth peak GB", "run s", "run peak GB"], rows),
     ]
-    if len(results) >= 2:
-        small, large = results[0], results[-1]
+    completed = [r for r in results if r.run.code == 0]
+    if len(completed) >= 2:
+        small, large = completed[0], completed[-1]
         exponent = math.log(large.run.wall / small.run.wall) / math.log(large.objects / small.objects)
         parts.append(f"Run time grows as objects^{exponent:.2f} from {small.objects:,} to {large.objects:,} objects.")
     for r in results:
