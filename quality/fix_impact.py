@@ -73,18 +73,65 @@ DEFECTS: dict[str, tuple[pl.Expr, str, str]] = {
 
 def _repaired(connections: pl.DataFrame, normalised_fixed: pl.DataFrame) -> pl.DataFrame:
     """The register the re-link reads (`linkage.CONNECTION_INPUT_COLUMNS`), with the corrected
-    records' values. Only the columns a correction changed are replaced (looked up by row), so
-    the rest of the register is shared, not copied: a national register would be held twice."""
+    records' values. Only the columns a correction changed are replaced, at the corrected records'
+    rows, so the rest of the register is shared, not copied: a national register would be held
+    twice. The records are compared column by column at their rows, not joined: a join of the
+    corrected records with their rows held both sides' columns at once (a quarter of a national
+    register, twice)."""
     inputs = linkage.CONNECTION_INPUT_COLUMNS
     fixed = normalised_fixed.select(inputs)
-    both = connections.select(inputs).join(fixed, on="ean", suffix="_fixed")
-    changed = [c for c in inputs if c != "ean" and both.select(pl.col(c).ne_missing(pl.col(f"{c}_fixed")).any()).item()]
-    new = connections.select("ean").join(
-        fixed.select("ean", *changed, fixed=pl.lit(True)), on="ean", how="left", maintain_order="left"
+    rows = (
+        connections.select("ean")
+        .with_row_index("row")
+        .join(fixed.select("ean"), on="ean", how="inner", maintain_order="right")["row"]
     )
-    return connections.select(inputs).with_columns(
-        pl.when(new["fixed"].is_not_null()).then(new[c]).otherwise(pl.col(c)).alias(c) for c in changed
+    changed = [c for c in inputs if c != "ean" and connections[c].gather(rows).ne_missing(fixed[c]).any()]
+    return connections.select(inputs).with_columns(connections[c].clone().scatter(rows, fixed[c]) for c in changed)
+
+
+def _corrected(connections: pl.DataFrame, corrected_values: pl.DataFrame) -> pl.DataFrame:
+    """The register's records that `corrected_values` correct (`ean` and the spoiled columns), as
+    the register would hold them corrected."""
+    spoiled = [c for c in corrected_values.columns if c != "ean"]
+    return (
+        connections.join(corrected_values, on="ean", how="semi", maintain_order="left")
+        .drop(spoiled)
+        .join(corrected_values, on="ean", how="left", maintain_order="left")
+        .select(connections.columns)
     )
+
+
+def _judged(
+    connections: pl.DataFrame, bag: pl.DataFrame, corrections: pl.DataFrame, defects: tuple[str, ...]
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The records with a defect (`ean`, `netbeheerder`, `corrected_object`, a flag `has_<defect>`
+    per defect), and the corrected values (`ean` and the spoiled columns) of those a correction
+    is known for. A record without a defect takes no part in the figures and is not carried."""
+    active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
+    frame = (
+        connections.select(_JUDGED_COLUMNS)
+        .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
+        .with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
+        .filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects))
+        .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
+        .join(
+            _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
+            on="corrected_object",
+            how="left",
+        )
+    )
+    spoiled = sorted({column for _, column, _ in DEFECTS.values()})
+    corrected_values = frame.filter(pl.col("corrected_object").is_not_null()).select(
+        "ean",
+        *[
+            pl.coalesce(
+                *[pl.when(pl.col(f"has_{d}")).then(pl.col(DEFECTS[d][2])) for d in defects if DEFECTS[d][1] == column],
+                pl.col(column),
+            ).alias(column)
+            for column in spoiled
+        ],
+    )
+    return frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects]), corrected_values
 
 
 def run_corrections(links: pl.DataFrame, residue: pl.DataFrame, unresolved_candidates: pl.DataFrame) -> pl.DataFrame:
@@ -129,68 +176,38 @@ def fix_impact(
     linked again). `backend` and `spark`: where the re-link scores, as the run's
     linkage does (`linkage.link`).
     """
-    active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
-    before = _best_link(links)
-    # one linkage with every correctable defect corrected; each class is judged on its own records,
-    # so a record without a defect takes no part in the figures and is not carried
-    frame = (
-        connections.select(_JUDGED_COLUMNS)
-        .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
-        .with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
-        .filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects))
-        .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
-        .join(
-            _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
-            on="corrected_object",
-            how="left",
-        )
-    )
-    correctable = frame.filter(pl.col("corrected_object").is_not_null())
-    spoiled = sorted({column for _, column, _ in DEFECTS.values()})
-    corrected_values = correctable.select(
-        "ean",
-        *[
-            pl.coalesce(
-                *[pl.when(pl.col(f"has_{d}")).then(pl.col(DEFECTS[d][2])) for d in defects if DEFECTS[d][1] == column],
-                pl.col(column),
-            ).alias(column)
-            for column in spoiled
-        ],
-    )
-    fixed = (
-        connections.join(corrected_values, on="ean", how="semi", maintain_order="left")
-        .drop(spoiled)
-        .join(corrected_values, on="ean", how="left", maintain_order="left")
-        .select(connections.columns)
-    )
-    after = before
-    progress("corrected records", fixed.height, frame.height)
-    if fixed.height:
-        repaired = _repaired(connections, linkage.normalise_connections(fixed))
+    # one linkage with every correctable defect corrected; each class is judged on its own records
+    judged, corrected_values = _judged(connections, bag, corrections, defects)
+    progress("corrected records", corrected_values.height, judged.height)
+    relinked = None
+    if corrected_values.height:
+        # the corrected records are normalised again and let go of once the register holds them
         relinked = _best_link(
             linkage.link(
                 bag,
-                repaired,
+                _repaired(connections, linkage.normalise_connections(_corrected(connections, corrected_values))),
                 profile,
                 settings,
                 duckdb_config,
-                relink=linkage.Relink(fixed["ean"], model, links) if model is not None else None,
+                relink=linkage.Relink(corrected_values["ean"], model, links) if model is not None else None,
                 progress=lambda phase, done=None, total=None: progress(f"re-link: {phase}", done, total),
                 backend=backend,
                 spark=spark,
             ).links
         )
+    # the run's best links are taken after the re-link, not held through it
+    before = _best_link(links)
+    after = before
+    if relinked is not None:
         # a record not corrected keeps its link (a full re-link gives it the same one)
         after = (
-            pl.concat([before.join(fixed.select("ean"), on="ean", how="anti"), relinked])
+            pl.concat([before.join(corrected_values.select("ean"), on="ean", how="anti"), relinked])
             if model is not None
             else relinked
         )
-    compared = (
-        frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects])
-        .join(before.select("ean", p_before="match_probability", m_before="method"), on="ean", how="left")
-        .join(after.select("ean", p_after="match_probability", m_after="method"), on="ean", how="left")
-    )
+    compared = judged.join(
+        before.select("ean", p_before="match_probability", m_before="method"), on="ean", how="left"
+    ).join(after.select("ean", p_after="match_probability", m_after="method"), on="ean", how="left")
     rows = [
         compared.filter(pl.col(f"has_{defect}"))
         .group_by(holder="netbeheerder")
