@@ -155,15 +155,15 @@ def measure(n_objects: int, seed: int, peers: bool) -> Measured:
             run_cmd += [f"--{kind}", str(inputs / f"{kind}.parquet")]
         try:
             run = watch([*run_cmd, "--out", str(work / "out")], env, work)
+            print(f"  run {run.wall:.1f} s, {run.peak:.2f} GB", flush=True)
         except Failed as failure:
             # a size the run does not get through (killed out of memory) is reported with the stage it ended in
             print(f"  run: {str(failure).splitlines()[0]}", flush=True)
-            measured = Measured(n_objects, n_connections, synth, failure.watched)
-            print(_stages(measured), flush=True)
-            return measured
-        print(f"  run {run.wall:.1f} s, {run.peak:.2f} GB", flush=True)
+            run = failure.watched
         measured = Measured(n_objects, n_connections, synth, run)
         print(_stages(measured), flush=True)
+        if run.code:
+            return measured  # the peers are compared with a run that finished
         for peer in PEERS if peers else ():
             try:
                 result = watch([sys.executable, "-c", _PEER, peer, str(inputs)], env, work)
