@@ -8,7 +8,7 @@ from linkage.engine import (
     conservation_violations,
     link,
 )
-from linkage.normalise import normalise_bag, normalise_connections
+from linkage.normalise import identifier_keys, normalise_bag, normalise_connections
 
 __all__ = [
     "BAG_INPUT_COLUMNS",
@@ -16,6 +16,7 @@ __all__ = [
     "LinkageResult",
     "Relink",
     "conservation_violations",
+    "identifier_keys",
     "link",
     "normalise_bag",
     "normalise_connections",

@@ -136,6 +136,16 @@ def normalise_bag(bag: pl.DataFrame) -> pl.DataFrame:
     )
 
 
+def identifier_keys() -> dict[str, pl.Expr]:
+    """The keys of a register record's postcode and registered BAG id, which depend on those two
+    columns alone: a record with a corrected postcode or id (`quality.fix_impact`) gets its new
+    keys from these, without the rest of its row."""
+    return {
+        "postcode_clean": clean_postcode("postcode"),
+        "bag_id_clean": pl.col("bag_id").str.strip_chars().str.zfill(16),
+    }
+
+
 def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
     """Add the comparison keys and an in-operation flag to the register rows."""
     status = pl.col("fysieke_status").str.strip_chars().str.to_lowercase()
@@ -143,7 +153,7 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
     return (
         _with_name_keys(connections, "straatnaam", "woonplaats")
         .with_columns(
-            postcode_clean=clean_postcode("postcode"),
+            **identifier_keys(),
             suffix_key=suffix_key(pl.col("huisnummertoevoeging")),
             street_cut=street_cut("straatnaam").fill_null(False),
             in_bedrijf=status.is_in(["in bedrijf", "ibd"]),
@@ -151,7 +161,6 @@ def normalise_connections(connections: pl.DataFrame) -> pl.DataFrame:
             .str.to_uppercase()
             .str.replace_all(r"\s+", "")
             .str.replace_all("X", "x"),
-            bag_id_clean=pl.col("bag_id").str.strip_chars().str.zfill(16),
         )
         .select(*given, *CONNECTION_KEY_COLUMNS)
     )

@@ -36,6 +36,9 @@ FIX_IMPACT_COLUMNS = [
     "mean_probability_gain",
 ]
 DETERMINISTIC = ("registered_bag_id", "exact_address", "collective")
+# what fix impact reads of the normalised register: what the re-link reads, and the raw values a
+# correction replaces
+CONNECTION_COLUMNS = [*linkage.CONNECTION_INPUT_COLUMNS, "bag_id", "postcode"]
 # what a record is judged on (its defects, its holder): the register's other columns are carried
 # only for the corrected records, which are linked again
 _JUDGED_COLUMNS = ("ean", "netbeheerder", "bag_id", "postcode", "postcode_clean", "huisnummer")
@@ -71,33 +74,23 @@ DEFECTS: dict[str, tuple[pl.Expr, str, str]] = {
 }
 
 
-def _repaired(connections: pl.DataFrame, normalised_fixed: pl.DataFrame) -> pl.DataFrame:
+def _repaired(connections: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     """The register the re-link reads (`linkage.CONNECTION_INPUT_COLUMNS`), with the corrected
-    records' values. Only the columns a correction changed are replaced, at the corrected records'
-    rows, so the rest of the register is shared, not copied: a national register would be held
-    twice. The records are compared column by column at their rows, not joined: a join of the
-    corrected records with their rows held both sides' columns at once (a quarter of a national
-    register, twice)."""
-    inputs = linkage.CONNECTION_INPUT_COLUMNS
-    fixed = normalised_fixed.select(inputs)
+    records' keys (`keys`: `ean` and the keys a correction gives anew, `linkage.identifier_keys`).
+    Only the columns a correction changed are replaced, at the corrected records' rows, so the
+    rest of the register is shared, not copied: a national register would be held twice. The
+    records are compared column by column at their rows, not joined: a join of the corrected
+    records with their rows held both sides' columns at once (a quarter of a national register,
+    twice)."""
     rows = (
         connections.select("ean")
         .with_row_index("row")
-        .join(fixed.select("ean"), on="ean", how="inner", maintain_order="right")["row"]
+        .join(keys.select("ean"), on="ean", how="inner", maintain_order="right")["row"]
     )
-    changed = [c for c in inputs if c != "ean" and connections[c].gather(rows).ne_missing(fixed[c]).any()]
-    return connections.select(inputs).with_columns(connections[c].clone().scatter(rows, fixed[c]) for c in changed)
-
-
-def _corrected(connections: pl.DataFrame, corrected_values: pl.DataFrame) -> pl.DataFrame:
-    """The register's records that `corrected_values` correct (`ean` and the spoiled columns), as
-    the register would hold them corrected."""
-    spoiled = [c for c in corrected_values.columns if c != "ean"]
-    return (
-        connections.join(corrected_values, on="ean", how="semi", maintain_order="left")
-        .drop(spoiled)
-        .join(corrected_values, on="ean", how="left", maintain_order="left")
-        .select(connections.columns)
+    fresh = [c for c in keys.columns if c != "ean"]
+    changed = [c for c in fresh if connections[c].gather(rows).ne_missing(keys[c]).any()]
+    return connections.select(linkage.CONNECTION_INPUT_COLUMNS).with_columns(
+        connections[c].clone().scatter(rows, keys[c]) for c in changed
     )
 
 
@@ -164,8 +157,8 @@ def fix_impact(
     """Per defect class and netbeheerder, the gain of correcting it (`FIX_IMPACT_COLUMNS`).
 
     `connections` and `bag` are the normalised registers (`linkage.normalise_connections`,
-    `linkage.normalise_bag`: the run's, so that only the corrected records are normalised
-    again), `links` the run's, and
+    `linkage.normalise_bag`: the run's, so that only the corrected records' postcode and id keys
+    are made again; of the register, `CONNECTION_COLUMNS` are read). `links` are the run's, and
     `corrections` the object each connection's right values come from (`run_corrections`; a
     benchmark passes the truth instead, to see how far the estimate is off). `settings` are the
     run's linkage tuning numbers, for the re-linkage (by default `LinkageSettings()`), and
@@ -181,11 +174,11 @@ def fix_impact(
     progress("corrected records", corrected_values.height, judged.height)
     relinked = None
     if corrected_values.height:
-        # the corrected records are normalised again and let go of once the register holds them
+        # a correction changes a record's postcode and registered id, so those keys are made anew
         relinked = _best_link(
             linkage.link(
                 bag,
-                _repaired(connections, linkage.normalise_connections(_corrected(connections, corrected_values))),
+                _repaired(connections, corrected_values.select("ean", **linkage.identifier_keys())),
                 profile,
                 settings,
                 duckdb_config,

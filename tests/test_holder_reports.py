@@ -171,16 +171,16 @@ def test_relinking_some_records_links_them_as_linking_the_whole_register_again(d
 
 
 def test_the_repaired_register_holds_the_corrected_values_in_the_registers_order(delivery: dict[str, Any]) -> None:
-    """What fix impact re-links: the register with the corrected records' values, which replace
-    the changed columns only (the rest is shared with the run's register)."""
+    """What fix impact re-links: the register with the corrected records' postcode and id keys,
+    which replace the changed columns only (the rest is shared with the run's register), as
+    normalising the corrected records whole gives them."""
     connections = delivery["normalised"]["connections"]
     some = connections.filter(pl.col("bag_id").is_null()).join(delivery["corrections"], on="ean").head(200)
-    corrected = normalise_connections(
-        some.with_columns(bag_id=pl.col("object_id"), postcode=pl.lit("9999 zz")).select(connections.columns)
-    )
-    repaired = _repaired(connections, corrected)
+    fixed = some.with_columns(bag_id=pl.col("object_id"), postcode=pl.lit("9999 zz")).select(connections.columns)
+    repaired = _repaired(connections, fixed.select("ean", **linkage.identifier_keys()))
     inputs = linkage.CONNECTION_INPUT_COLUMNS
-    expected = pl.concat([connections.select(inputs).join(corrected, on="ean", how="anti"), corrected.select(inputs)])
+    corrected = normalise_connections(fixed).select(inputs)
+    expected = pl.concat([connections.select(inputs).join(corrected, on="ean", how="anti"), corrected])
     assert repaired["ean"].equals(connections["ean"])
     assert_frame_equal(repaired.sort("ean"), expected.sort("ean"))
     assert repaired.filter(pl.col("ean").is_in(corrected["ean"].implode()))["postcode_clean"].unique().to_list() == [

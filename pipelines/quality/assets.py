@@ -10,7 +10,7 @@ from pipelines.progress import reporting
 from pipelines.resources import KoppelwerkSettings, all_but, columns
 from quality.demands import DEMAND_COLUMNS, with_demands
 from quality.expectations import validate_deliveries
-from quality.fix_impact import fix_impact, run_corrections
+from quality.fix_impact import CONNECTION_COLUMNS, fix_impact, run_corrections
 from quality.holder_reports import build_reports, holder_compliance, read_previous, write_reports
 
 GROUP = "quality"
@@ -80,7 +80,7 @@ def delivery_validation(
     ins={
         # the normalised registers: the comparison keys the re-link needs
         "bag": dg.AssetIn("normalised_bag", metadata=columns(*linkage.BAG_INPUT_COLUMNS, "postcode")),
-        "connections": dg.AssetIn("normalised_connections"),
+        "connections": dg.AssetIn("normalised_connections", metadata=columns(*CONNECTION_COLUMNS)),
         **{name: dg.AssetIn(name) for name in ("links", "residue", "unresolved_candidates", "linkage_model")},
     },
     description="Per defect class and netbeheerder, what correcting it would buy: the corrected records "
