@@ -39,8 +39,8 @@ DETERMINISTIC = ("registered_bag_id", "exact_address", "collective")
 # what fix impact reads of the normalised register: what the re-link reads, and the raw values a
 # correction replaces
 CONNECTION_COLUMNS = [*linkage.CONNECTION_INPUT_COLUMNS, "bag_id", "postcode"]
-# what a record is judged on (its defects, its holder): the register's other columns are carried
-# only for the corrected records, which are linked again
+# what a record is judged on (its defects, its holder); the re-link reads the register as it is,
+# with the corrected records' new keys written in (`_repaired`)
 _JUDGED_COLUMNS = ("ean", "netbeheerder", "bag_id", "postcode", "postcode_clean", "huisnummer")
 
 
@@ -188,16 +188,14 @@ def fix_impact(
                 spark=spark,
             ).links
         )
-    # the run's best links are taken after the re-link, not held through it
+    # the run's best links are taken after the re-link, not held through it; a record not
+    # corrected keeps its link (a full re-link gives it the same one)
     before = _best_link(links)
     after = before
-    if relinked is not None:
-        # a record not corrected keeps its link (a full re-link gives it the same one)
-        after = (
-            pl.concat([before.join(corrected_values.select("ean"), on="ean", how="anti"), relinked])
-            if model is not None
-            else relinked
-        )
+    if relinked is not None and model is not None:
+        after = pl.concat([before.join(corrected_values.select("ean"), on="ean", how="anti"), relinked])
+    elif relinked is not None:
+        after = relinked
     compared = judged.join(
         before.select("ean", p_before="match_probability", m_before="method"), on="ean", how="left"
     ).join(after.select("ean", p_after="match_probability", m_after="method"), on="ean", how="left")
