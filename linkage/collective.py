@@ -77,14 +77,17 @@ def expand_collective_gas(
     in_large_panden = (
         objects.filter(pl.col("dwelling")).select("object_id", "pand_id").join(pand_size, on="pand_id", how="semi")
     )
-    gas_connections = connections.filter(pl.col("product") == "GAS").select(
-        "ean", "locatieomschrijving", "aansluitcapaciteit"
+    in_panden = links.select("ean", "object_id", "match_probability", "match_weight").join(
+        in_large_panden, on="object_id"
     )
-    gas = (
-        links.select("ean", "object_id", "match_probability", "match_weight")
-        .join(in_large_panden, on="object_id")
-        .join(gas_connections, on="ean")
+    # the register's gas connections linked into such panden only, not a copy of its gas half
+    gas_connections = (
+        connections.select("ean", "product", "locatieomschrijving", "aansluitcapaciteit")
+        .join(in_panden.select("ean"), on="ean", how="semi")
+        .filter(pl.col("product") == "GAS")
+        .drop("product")
     )
+    gas = in_panden.join(gas_connections, on="ean")
     gas_per_pand = gas.group_by("pand_id").agg(n_gas=pl.col("ean").n_unique())
     described = pl.col("locatieomschrijving").fill_null("").str.to_lowercase().str.contains(_BLOCK_HEATING)
     meter = pl.col("aansluitcapaciteit").str.extract(r"(?i)^\s*G\s*(\d+)", 1).cast(pl.Int64, strict=False)

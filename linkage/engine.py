@@ -24,7 +24,7 @@ from linkage.deterministic import LINK_COLUMNS, PASS_METHODS, exact_address_pass
 from linkage.partitions import region_partitions
 from linkage.probabilistic import products_linked, score_candidates, term_frequencies, train_model
 from linkage.residue import capacity_classes, pre_link_residue, unlinked_residue
-from linkage.woonplaats import resolve_woonplaatsen
+from linkage.woonplaats import resolve_woonplaatsen, woonplaats_variants
 
 RESIDUE_COLUMNS = ["ean", "residue_class", "reason", "netbeheerder"]
 # The row order of every output: joins, group_bys and DuckDB return rows in any order, and the
@@ -120,12 +120,15 @@ def link(
     settings = settings or LinkageSettings()
     n_connections = connections.height
     progress("woonplaatsen, descriptions and capacities", 0, n_connections)
-    connections = resolve_woonplaatsen(connections, bag, settings)
+    # learned from the whole delivery; what is learned reads none of the keys a woonplaats resolves
+    variants = woonplaats_variants(connections, bag, settings)
     described = describe(connections, settings=settings)
     capacities = capacity_classes(connections, described, settings)
-    placed = connections
-    if relink is not None:  # it places only its own records; the whole register informs what is learned
-        placed = connections.filter(relink.selects())
+    if relink is None:
+        connections = resolve_woonplaatsen(connections, bag, variants=variants)
+        placed = connections
+    else:  # it places and resolves only its own records: not a copy of a national register's keys
+        placed = resolve_woonplaatsen(connections.filter(relink.selects()), bag, variants=variants)
         model = relink.model
     residue_parts = [pre_link_residue(placed, described, capacities)]
     # the linkable connections are the placed ones the partitioning keeps: not a national copy

@@ -75,12 +75,19 @@ def woonplaats_variants(
 
 
 def resolve_woonplaatsen(
-    connections: pl.DataFrame, bag: pl.DataFrame, settings: LinkageSettings | None = None
+    connections: pl.DataFrame,
+    bag: pl.DataFrame,
+    settings: LinkageSettings | None = None,
+    variants: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Rewrite each register woonplaats key to the BAG place it stands for, where known, and add
     its `gemeente_code`. A gemeente's name keeps its own key (it is no woonplaats) but gets the
-    gemeente, so it still agrees with every place of that gemeente at a weaker level."""
-    variants = woonplaats_variants(connections, bag, settings)
+    gemeente, so it still agrees with every place of that gemeente at a weaker level.
+
+    The variants are learned from `connections` unless given (`woonplaats_variants` of the whole
+    delivery, when only some of its records are resolved)."""
+    if variants is None:
+        variants = woonplaats_variants(connections, bag, settings)
     places = variants.filter(pl.col("woonplaats_key").is_not_null())
     known = _places(bag)
     # looked up per key, not joined: a join would copy every column of the national register
