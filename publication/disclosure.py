@@ -479,16 +479,33 @@ def _part_breaks(atoms: Atoms, weights: np.ndarray, rules: DisclosureRules) -> l
     return reasons
 
 
-def row_disclosures(atoms: Atoms, figures: list[int], rules: DisclosureRules) -> list[str]:
+def _row_weights(atoms: Atoms, figures: list[int]) -> np.ndarray:
+    coefficients = np.ascontiguousarray(atoms.pattern[:, figures].T, dtype=float)
+    return _disclosed_weights(np.round(coefficients, 9).tobytes(), *coefficients.shape)
+
+
+def row_disclosures(
+    atoms: Atoms, figures: list[int], rules: DisclosureRules, given: list[int] | None = None
+) -> list[str]:
     """Why publishing the figures `figures` (columns of `atoms.pattern`) of one row would
     disclose: the broken rule of every part they give away exactly that breaks one (empty: safe).
 
     The attacker's algebra within a row: any combination of its figures is a weighted sum over
     its connections, and a union of atoms whose indicator lies in the span of the figures is
     determined exactly. Beyond every figure and every difference of two (which the span holds
-    only as weighted sums), every such union must pass the primary rules."""
-    coefficients = np.ascontiguousarray(atoms.pattern[:, figures].T, dtype=float)
-    weights = _disclosed_weights(np.round(coefficients, 9).tobytes(), *coefficients.shape)
+    only as weighted sums), every such union must pass the primary rules.
+
+    `given`: figures published in any case, under rules of their own (a cell's volume, which
+    the statistics table judges): a part they give away alone is theirs, not these figures'."""
+    weights = _row_weights(atoms, figures)
+    if given:
+        # parts are rounded to 9 decimals on both sides, so a part the given figures hold is equal
+        # to it (or to its negation: a difference taken the other way round) to the last bit
+        held = _row_weights(atoms, given)
+        same = (weights[:, None, :] == held[None, :, :]).all(axis=2) | (weights[:, None, :] == -held[None, :, :]).all(
+            axis=2
+        )
+        weights = weights[~same.any(axis=1)]
     return sorted({reason for reason in _part_breaks(atoms, weights, rules) if reason is not None})
 
 

@@ -17,7 +17,8 @@ link's consumption exactly. So the parts are controlled as cells are:
   at each threshold and through probabilistic links; connections that enter the figures alike
   form one atom (the deterministic ones that never move, the probabilistic links kept at the
   strict threshold, those dropped, those the loose threshold adds, ...);
-- within a row, every sum of connections the published figures give away exactly must pass the
+- within a row, every sum of connections the published figures give away exactly, beyond what
+  the volume alone gives away (the statistics table's, under its own rules), must pass the
   primary rules, the dwelling rule in dwelling cells included (`publication.disclosure.
   row_disclosures`): each figure, each difference of two, and every union of atoms their span
   determines, such as `volume_probabilistic - volume + volume_low`, the probabilistic links that
@@ -447,15 +448,19 @@ def _choose(
     atoms: Atoms | None, low: int, high: int, rules: DisclosureRules
 ) -> tuple[tuple[bool, bool, bool], dict[str, str]]:
     """The figures one published row may carry, and why each other one is withheld: the first
-    choice that discloses nothing; a figure it leaves out breaks a rule together with it (the
-    choice with that figure added comes earlier, so it was tried and failed)."""
+    choice that discloses nothing beyond what the row's volume gives away; a figure it leaves
+    out breaks a rule together with it (the choice with that figure added comes earlier, so it
+    was tried and failed). The volume is the statistics table's, published under its rules,
+    which count a connection without consumption as one of the cell's: a cell of ten
+    connections, three of them without consumption, publishes a sum of seven. So the volume
+    alone may break a rule of the atoms, and the last choice (no figure) always passes."""
     if atoms is None:
         return _CHOICES[0], {}
     failures: dict[tuple[bool, bool, bool], list[str]] = {}
 
     def fails(choice: tuple[bool, bool, bool]) -> list[str]:
         if choice not in failures:
-            failures[choice] = row_disclosures(atoms, _known(choice, low, high), rules)
+            failures[choice] = row_disclosures(atoms, _known(choice, low, high), rules, given=[VOLUME])
         return failures[choice]
 
     chosen = next(choice for choice in _CHOICES if not fails(choice))
@@ -623,7 +628,7 @@ def uncertainty_violations(
             "cell", "low_scenario", "high_scenario", "shown", "with_p", "with_low", "with_high"
         ).iter_rows()
         if visible and cell in per_cell
-        for reason in row_disclosures(per_cell[cell], _known(tuple(flags), low, high), rules)
+        for reason in row_disclosures(per_cell[cell], _known(tuple(flags), low, high), rules, given=[VOLUME])
     ]
     sensitive = ~published["shown"]
     for kind, weight in _system_weights(indexed).items():

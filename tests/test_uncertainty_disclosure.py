@@ -22,7 +22,10 @@ from publication.cells import CELL_KEYS, aggregate_cells
 from publication.disclosure import Atoms, exposed_parts, protect_parts, recoverable_cells, row_disclosures
 from publication.statistics import sector_statistics
 from publication.uncertainty import (
+    LOOSE,
+    STRICT,
     SUPPRESSED_CELL,
+    _choose,
     cell_uncertainty,
     connection_contributions,
     threshold_allocations,
@@ -312,6 +315,24 @@ def test_the_span_of_a_row_gives_away_more_than_its_differences() -> None:
     dominated = _atoms(((1, 0, 1, 1), 20, 1000.0), ((1, 1, 1, 1), 10, 10.0), ((1, 1, 1, 1), 1, 5000.0))
     assert row_disclosures(dominated, [0], RULES) == []
     assert row_disclosures(dominated, [0, 1], RULES) == ["a part one connection dominates (over 50 %)"]
+
+
+def test_a_volume_of_few_contributing_connections_withholds_only_what_adds_to_it() -> None:
+    """A published cell of ten connections, three without consumption: its volume is a sum of
+    seven (a 100,000-object delivery has such cells), which the statistics table's rules allow.
+    The row's figures are judged by what they give away beyond that volume: a run stopped here
+    when every choice, even no figure at all, broke the rule."""
+    row = _atoms(((0, 0, 1, 0), 1, 2022.0), ((1, 0, 1, 0), 1, 3572.0), ((1, 0, 1, 1), 6, 900.0))
+    assert row_disclosures(row, [0], RULES) == ["a part of 7 connections (fewer than 10)"]
+    assert row_disclosures(row, [0], RULES, given=[0]) == []
+    # the strict volume adds the connection only it holds, alone
+    assert row_disclosures(row, [0, 2], RULES, given=[0]) == [
+        "a part of 1 connection (fewer than 10)",
+        "a part of 8 connections (fewer than 10)",
+    ]
+    choice, withheld = _choose(row, LOOSE, STRICT, RULES)  # its low end loose, its high end strict
+    assert choice == (True, False, False)  # the probabilistic part: 0, nothing beyond the volume
+    assert set(withheld) == {"volume_low", "volume_high"}
 
 
 def test_a_lone_withheld_part_gets_company() -> None:
