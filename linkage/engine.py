@@ -131,9 +131,10 @@ def link(
         placed = resolve_woonplaatsen(connections.filter(relink.selects()), bag, variants=variants)
         model = relink.model
     residue_parts = [pre_link_residue(placed, described, capacities)]
+    n_linkable = placed.height - residue_parts[0].height
+    progress("region partitions", n_connections - n_linkable, n_connections)
     # the linkable connections are the placed ones the partitioning keeps: not a national copy
     partitioning = region_partitions(bag, placed, settings.partition_max_objects).without(residue_parts[0]["ean"])
-    n_linkable = placed.height - residue_parts[0].height
 
     passes = []
     for i, partition in enumerate(partitioning.order()):

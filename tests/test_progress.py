@@ -44,6 +44,7 @@ def test_the_linker_reports_its_phases_in_order_with_rows_of_the_total() -> None
     )
     assert [phase for phase, _, _ in heard] == [
         "woonplaatsen, descriptions and capacities",
+        "region partitions",
         # one region and the national pass
         "common areas and deterministic passes, region 1 of 2",
         "common areas and deterministic passes, region 2 of 2",
