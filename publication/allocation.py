@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from linkage.bag_objects import one_row_per_object
+from linkage.bag_objects import Frame, one_row_per_object
 from publication.regions import REGION_COLUMNS, UNKNOWN_REGION, connection_regions, object_regions
 
 NOT_IN_REGISTER = "not_in_register"
@@ -38,7 +38,7 @@ CONNECTION_COLUMNS = ("ean", "postcode_clean", "woonplaats_key")
 ALLOCATION_ORDER = ["year", "ean", "product", "object_id", "sector"]
 
 
-def object_sectors(bag: pl.DataFrame) -> pl.DataFrame:
+def object_sectors(bag: Frame) -> Frame:
     """One row per (object, sector) with the share of the object's volume that sector gets."""
     objects = one_row_per_object(bag)
     sector = (
@@ -64,12 +64,16 @@ def allocate(
     """Consumption rows spread over (regions, sector, object); volume is conserved exactly.
 
     `links` needs `ean`, `object_id`, `allocation_share`, `method`; `residue` needs `ean`,
-    `residue_class`; `connections` and `bag` are the normalised registers.
+    `residue_class`; `connections` and `bag` are the normalised registers. Built as one query
+    and collected once, sorted: each eager join of a national register copied every column
+    it carried.
     """
+    volumes = consumption.lazy()
+    regions_bag = bag.lazy()
     linked = (
-        consumption.join(links.select("ean", "object_id", "allocation_share", "method"), on="ean", how="inner")
-        .join(object_sectors(bag), on="object_id", how="left")
-        .join(object_regions(bag), on="object_id", how="left")
+        volumes.join(links.lazy().select("ean", "object_id", "allocation_share", "method"), on="ean", how="inner")
+        .join(object_sectors(regions_bag), on="object_id", how="left")
+        .join(object_regions(regions_bag), on="object_id", how="left")
         .with_columns(
             volume=pl.col("volume") * pl.col("allocation_share") * pl.col("sector_share").fill_null(1.0),
             sector=pl.col("sector").fill_null("object onbekend"),
@@ -77,16 +81,16 @@ def allocate(
         )
     )
     in_residue = (
-        consumption.join(residue.select("ean", sector="residue_class"), on="ean", how="inner")
-        .join(connection_regions(connections, bag), on="ean", how="left")
+        volumes.join(residue.lazy().select("ean", sector="residue_class"), on="ean", how="inner")
+        .join(connection_regions(connections.lazy(), regions_bag), on="ean", how="left")
         .with_columns(object_id=pl.lit(None, dtype=pl.String), method=pl.lit(None, dtype=pl.String))
     )
-    placed = pl.concat([links.select("ean"), residue.select("ean")]).unique()
-    not_in_register = consumption.join(placed, on="ean", how="anti").with_columns(
+    placed = pl.concat([links.lazy().select("ean"), residue.lazy().select("ean")]).unique()
+    not_in_register = volumes.join(placed, on="ean", how="anti").with_columns(
         sector=pl.lit(NOT_IN_REGISTER),
         object_id=pl.lit(None, dtype=pl.String),
         method=pl.lit(None, dtype=pl.String),
         **{c: pl.lit(UNKNOWN_REGION) for c in REGION_COLUMNS},
     )
     allocated = pl.concat([part.select(ALLOCATION_COLUMNS) for part in (linked, in_residue, not_in_register)])
-    return allocated.sort(ALLOCATION_ORDER, nulls_last=True)
+    return allocated.sort(ALLOCATION_ORDER, nulls_last=True).collect(engine="streaming")

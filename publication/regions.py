@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from linkage.bag_objects import one_row_per_object
+from linkage.bag_objects import Frame, one_row_per_object
 
 UNKNOWN_REGION = "onbekend"
 REGION_COLUMNS = ["gemeente_code", "woonplaats", "postcode4"]
@@ -30,7 +30,7 @@ def _postcode4(postcode: pl.Expr) -> pl.Expr:
     return postcode.str.slice(0, 4).fill_null(UNKNOWN_REGION)
 
 
-def object_regions(bag: pl.DataFrame) -> pl.DataFrame:
+def object_regions(bag: Frame) -> Frame:
     """One row per object: its gemeente, woonplaats and postcode4 by its hoofdadres."""
     return one_row_per_object(bag).select(
         "object_id",
@@ -40,7 +40,7 @@ def object_regions(bag: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _most_common(bag: pl.DataFrame, key: str) -> pl.DataFrame:
+def _most_common(bag: Frame, key: str) -> Frame:
     """Per value of `key` the (woonplaats, gemeente) most BAG addresses with it have."""
     return (
         bag.select(key, "woonplaats_naam", "gemeente_code")
@@ -53,7 +53,7 @@ def _most_common(bag: pl.DataFrame, key: str) -> pl.DataFrame:
     )
 
 
-def connection_regions(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+def connection_regions(connections: Frame, bag: Frame) -> Frame:
     """One row per connection: the regions of its neighbourhood (for connections without an
     object). `connections` carries `gemeente_code` from `linkage.woonplaats` where the register's
     woonplaats names a gemeente."""
@@ -64,7 +64,8 @@ def connection_regions(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataF
     by_name = _most_common(bag, "woonplaats_key").rename(
         {"woonplaats_naam": "name_woonplaats", "gemeente_code": "name_gemeente"}
     )
-    named_gemeente = pl.col("gemeente_code") if "gemeente_code" in connections.columns else pl.lit(None, pl.String)
+    has_gemeente = "gemeente_code" in connections.collect_schema().names()
+    named_gemeente = pl.col("gemeente_code") if has_gemeente else pl.lit(None, pl.String)
     joined = (
         connections.select("ean", "postcode_clean", "woonplaats_key", register_gemeente=named_gemeente)
         .with_columns(pc4=pc4)
