@@ -44,7 +44,7 @@ def main() -> None:
     bag, connections = linkage.normalise_bag(bag), linkage.normalise_connections(connections)
     result = linkage.link(bag, connections, profile)
 
-    estimated_corrections = run_corrections(result.links, result.residue, result.unresolved_candidates)
+    estimated_corrections = run_corrections(result.links, result.residue, result.unresolved_candidates).collect()
     # a collective connection truly serves several objects; any one of them corrects its id
     true_corrections = dataset.truth_links.sort("object_id").unique("ean", keep="first").select("ean", "object_id")
 

@@ -23,7 +23,7 @@ import linkage
 from core.config import LinkageSettings, UseProfile
 from core.progress import Progress, silent
 from linkage.assign import UNRESOLVED
-from linkage.bag_objects import one_row_per_object
+from linkage.bag_objects import Frame, one_row_per_object
 from linkage.bag_status import is_withdrawn
 
 FIX_IMPACT_COLUMNS = [
@@ -44,15 +44,16 @@ CONNECTION_COLUMNS = [*linkage.CONNECTION_INPUT_COLUMNS, "bag_id", "postcode"]
 _JUDGED_COLUMNS = ("ean", "netbeheerder", "bag_id", "postcode", "postcode_clean", "huisnummer")
 
 
-def _best_link(links: pl.DataFrame) -> pl.DataFrame:
+def _best_link(links: Frame) -> Frame:
+    """Per connection its link of the largest share; of equal shares the first in `links`."""
     return (
-        links.sort("allocation_share", descending=True)
-        .unique("ean", keep="first")
+        links.sort("allocation_share", descending=True, maintain_order=True)
+        .unique("ean", keep="first", maintain_order=True)
         .select("ean", "object_id", "match_probability", "method")
     )
 
 
-def _objects(bag: pl.DataFrame) -> pl.DataFrame:
+def _objects(bag: Frame) -> Frame:
     return one_row_per_object(bag.select("object_id", "hoofdadres", "nummeraanduiding_id", "postcode")).select(
         "object_id", bag_postcode="postcode"
     )
@@ -95,7 +96,10 @@ def _repaired(connections: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
 
 
 def _judged(
-    connections: pl.DataFrame, bag: pl.DataFrame, corrections: pl.DataFrame, defects: tuple[str, ...]
+    connections: pl.DataFrame,
+    bag: pl.DataFrame,
+    corrections: pl.DataFrame | pl.LazyFrame,
+    defects: tuple[str, ...],
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The records with a defect (`ean`, `netbeheerder`, `corrected_object`, a flag `has_<defect>`
     per defect), and the corrected values (`ean` and the spoiled columns) of those a correction
@@ -106,12 +110,14 @@ def _judged(
         .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
         .with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
         .filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects))
-        .join(corrections.rename({"object_id": "corrected_object"}), on="ean", how="left")
+        .lazy()
+        .join(corrections.lazy().rename({"object_id": "corrected_object"}), on="ean", how="left")
         .join(
-            _objects(bag).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
+            _objects(bag.lazy()).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
             on="corrected_object",
             how="left",
         )
+        .collect()
     )
     spoiled = sorted({column for _, column, _ in DEFECTS.values()})
     corrected_values = frame.filter(pl.col("corrected_object").is_not_null()).select(
@@ -127,24 +133,26 @@ def _judged(
     return frame.select("ean", "netbeheerder", "corrected_object", *[f"has_{d}" for d in defects]), corrected_values
 
 
-def run_corrections(links: pl.DataFrame, residue: pl.DataFrame, unresolved_candidates: pl.DataFrame) -> pl.DataFrame:
+def run_corrections(links: pl.DataFrame, residue: pl.DataFrame, unresolved_candidates: pl.DataFrame) -> pl.LazyFrame:
     """Per connection (`ean`, `object_id`) the object a correction of its defects is taken from:
     its best link, else, for a connection the residue calls `unresolved`, its best candidate (a
-    lamp post's nearest dwelling is no correction)."""
-    unresolved = residue.filter(pl.col("residue_class") == UNRESOLVED)
+    lamp post's nearest dwelling is no correction). A query: fix impact collects it for the
+    records with a defect only, so a row per connection of a national register is not held
+    through the re-link."""
+    unresolved = residue.lazy().filter(pl.col("residue_class") == UNRESOLVED)
     return pl.concat(
         [
-            _best_link(links).select("ean", "object_id"),
-            unresolved_candidates.join(unresolved, on="ean", how="semi").select("ean", "object_id"),
+            _best_link(links.lazy()).select("ean", "object_id"),
+            unresolved_candidates.lazy().join(unresolved, on="ean", how="semi").select("ean", "object_id"),
         ]
-    ).unique("ean", keep="first")
+    ).unique("ean", keep="first", maintain_order=True)
 
 
 def fix_impact(
     connections: pl.DataFrame,
     bag: pl.DataFrame,
     links: pl.DataFrame,
-    corrections: pl.DataFrame,
+    corrections: pl.DataFrame | pl.LazyFrame,
     profile: UseProfile,
     defects: tuple[str, ...] = tuple(DEFECTS),
     settings: LinkageSettings | None = None,

@@ -42,7 +42,7 @@ def delivery() -> dict[str, Any]:
     normalised = {"bag": normalise_bag(frames["bag"]), "connections": normalise_connections(frames["connections"])}
     linked = link(normalised["bag"], normalised["connections"], PROFILES["statistical"])
     compliance = pl.concat([holder_compliance(kind, frame) for kind, frame in results.items()])
-    corrections = run_corrections(linked.links, linked.residue, linked.unresolved_candidates)
+    corrections = run_corrections(linked.links, linked.residue, linked.unresolved_candidates).collect()
     impact = fix_impact(
         normalised["connections"],
         normalised["bag"],
