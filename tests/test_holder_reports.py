@@ -168,6 +168,7 @@ def test_relinking_some_records_links_them_as_linking_the_whole_register_again(d
     assert_frame_equal(part.links, whole.links.filter(again), check_exact=False, abs_tol=1e-10)
     assert part.residue.equals(whole.residue.filter(again))
     assert part.links["ean"].n_unique() + part.residue.height == corrected.height
+    assert (part.links["method"] == "collective").any()  # collective gas, looked up in its panden only
 
 
 def test_the_repaired_register_holds_the_corrected_values_in_the_registers_order(delivery: dict[str, Any]) -> None:
