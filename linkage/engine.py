@@ -189,12 +189,11 @@ def link(
         links = expand_collective_gas(pl.concat([deterministic, probabilistic]), bag, connections, settings)
     else:  # whether a pand's gas meter is its only one depends on the other links in its pand too
         relinked = pl.concat([deterministic, probabilistic])
-        # only a gas link can be collective: what it looks at lies in the panden gas links reach
+        # only a gas link can be collective: the others' links it looks at are those in its pand
         gas = relinked.join(placed.filter(pl.col("product") == "GAS").select("ean"), on="ean", how="semi")
-        panden_bag, others = relink.in_panden_of(gas, bag)
-        links = expand_collective_gas(pl.concat([relinked, others]), panden_bag, connections, settings).filter(
-            relink.selects()
-        )
+        links = expand_collective_gas(
+            pl.concat([relinked, relink.others_in_panden_of(gas, bag)]), bag, connections, settings
+        ).filter(relink.selects())
     common_areas = pl.concat([found.common_areas for _, found in passes])
     links, construction = _split_under_construction(pl.concat([links, common_areas.lazy()]), bag)
     residue_parts += [construction, *unlinked]
@@ -237,17 +236,15 @@ class Relink:
     def selects(self) -> pl.Expr:
         return pl.col("ean").is_in(self.eans.implode())
 
-    def in_panden_of(self, links: pl.DataFrame, bag: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-        """All that collective gas looks at for `links`: the BAG rows, in the BAG's order, of every
-        object with an address in a pand they reach (all of its rows: an object counts in the pand
-        of its first row), and the run's links of the other connections to those objects. Each
-        is one query narrowed to those panden: not a copy of the national BAG or links."""
+    def others_in_panden_of(self, links: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
+        """The run's links of the other connections to objects in the panden `links` reach: all
+        that collective gas looks at for these. One query, narrowed to those panden before it
+        leaves out the records linked again: not a copy of the national links."""
         panden = bag.lazy().select("object_id", "pand_id").drop_nulls()
         reached = panden.join(links.lazy().select("object_id").unique(), on="object_id", how="semi").select("pand_id")
-        objects = panden.join(reached.unique(), on="pand_id", how="semi").select("object_id").unique()
-        rows = bag.lazy().join(objects, on="object_id", how="semi", maintain_order="left")
+        objects = panden.join(reached.unique(), on="pand_id", how="semi").select("object_id")
         others = self.links.lazy().join(objects, on="object_id", how="semi").filter(~self.selects())
-        return rows.collect(), others.select(LINK_COLUMNS).collect()
+        return others.select(LINK_COLUMNS).collect()
 
     def others_deterministic(self) -> pl.DataFrame:
         """`ean` and `object_id` of the run's deterministic links of the other connections."""
