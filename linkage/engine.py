@@ -222,11 +222,11 @@ class Relink:
     frequencies) is learned again from the register as given, corrected records included, from
     the few columns each reads (at ten million objects about a minute of the re-link's six and
     a half). Only `eans` are resolved against the woonplaats variants, paired with objects and
-    scored. What the other connections' links take part in is read from the run's `links`: the objects the deterministic
-    passes gave a connection of each product (a scoring feature), and the gas meters of a pand
-    (collective gas). One thing differs from linking the whole register again: a collective gas
-    connection's object counts no gas connection of its own, since the run's links keep only the
-    expanded links.
+    scored. What the other connections' links take part in is read from the run's `links`: the
+    objects the deterministic passes gave a connection of each product (a scoring feature), and
+    the gas meters of a pand (collective gas). One thing differs from linking the whole register
+    again: a collective gas connection's object counts no gas connection of its own, since the
+    run's links keep only the expanded links.
     """
 
     eans: pl.Series
