@@ -69,11 +69,11 @@ def allocate(
     it carried.
     """
     volumes = consumption.lazy()
-    regions_bag = bag.lazy()
+    bag_rows = bag.lazy()
     linked = (
         volumes.join(links.lazy().select("ean", "object_id", "allocation_share", "method"), on="ean", how="inner")
-        .join(object_sectors(regions_bag), on="object_id", how="left")
-        .join(object_regions(regions_bag), on="object_id", how="left")
+        .join(object_sectors(bag_rows), on="object_id", how="left")
+        .join(object_regions(bag_rows), on="object_id", how="left")
         .with_columns(
             volume=pl.col("volume") * pl.col("allocation_share") * pl.col("sector_share").fill_null(1.0),
             sector=pl.col("sector").fill_null("object onbekend"),
@@ -82,7 +82,7 @@ def allocate(
     )
     in_residue = (
         volumes.join(residue.lazy().select("ean", sector="residue_class"), on="ean", how="inner")
-        .join(connection_regions(connections.lazy(), regions_bag), on="ean", how="left")
+        .join(connection_regions(connections.lazy(), bag_rows), on="ean", how="left")
         .with_columns(object_id=pl.lit(None, dtype=pl.String), method=pl.lit(None, dtype=pl.String))
     )
     placed = pl.concat([links.lazy().select("ean"), residue.lazy().select("ean")]).unique()

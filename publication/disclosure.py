@@ -502,10 +502,9 @@ def row_disclosures(
         # parts are rounded to 9 decimals on both sides, so a part the given figures hold is equal
         # to it (or to its negation: a difference taken the other way round) to the last bit
         held = _row_weights(atoms, given)
-        same = (weights[:, None, :] == held[None, :, :]).all(axis=2) | (weights[:, None, :] == -held[None, :, :]).all(
-            axis=2
-        )
-        weights = weights[~same.any(axis=1)]
+        same = (weights[:, None] == held[None]).all(axis=2)
+        opposite = (weights[:, None] == -held[None]).all(axis=2)
+        weights = weights[~(same | opposite).any(axis=1)]
     return sorted({reason for reason in _part_breaks(atoms, weights, rules) if reason is not None})
 
 
