@@ -120,22 +120,6 @@ def _check_details(evaluation: Any) -> str:
     return f"check {evaluation.asset_key.to_user_string()}.{evaluation.check_name} failed: {items}"
 
 
-def _log_to(path: Path) -> logging.Handler:
-    """Send Python's logging and warnings (Splink, GX, DuckDB, ...) to the run's log file:
-    the terminal gets progress, warnings about the delivery and one line on failure."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handler = logging.FileHandler(path, encoding="utf-8")
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s: %(message)s"))
-    root = logging.getLogger()
-    for existing in list(root.handlers):
-        root.removeHandler(existing)
-    root.addHandler(handler)
-    root.setLevel(logging.WARNING)
-    logging.getLogger("koppelwerk").setLevel(logging.INFO)
-    logging.captureWarnings(True)
-    return handler
-
-
 def _koppelwerk_error_names() -> set[str]:
     """Class names of our own errors, whose message is meant for the operator as it is."""
     found, todo = set(), [KoppelwerkError]
@@ -157,26 +141,43 @@ def _failure_text(event: Any) -> str:
     return f"step '{event.step_key}' failed: {cause.cls_name}: {message}"
 
 
-def _execute(config: RunConfig, folder: RunFolder) -> Any:
-    """Run the job in process; any failure becomes a KoppelwerkError with one line, and the
-    run's staged outputs are set aside (the output folder's good run stays as it was)."""
-    from dagster import AssetCheckSeverity
+def _job_result(config: RunConfig, folder: RunFolder) -> Any:
+    """Run the job: in this process, or with every step in a process of its own for a large
+    delivery (`RunConfig.isolates_steps`); the result holds the run's events either way."""
+    from dagster._core.execution.api import execute_run
 
-    from pipelines.definitions import build_definitions
+    from pipelines.definitions import build_definitions, reconstructable_job
     from pipelines.jobs import JOB_NAME
     from pipelines.loggers import asset_steps
 
-    job = build_definitions(config).resolve_job_def(JOB_NAME)
+    isolated = reconstructable_job(config) if config.isolates_steps else None
+    job = isolated.get_definition() if isolated else build_definitions(config).resolve_job_def(JOB_NAME)
     run_config = {
         "loggers": {
             "progress": {"config": {"steps": asset_steps(job)}},
             "run_log": {"config": {"path": str(folder.log)}},
         }
     }
-    try:
-        result = job.execute_in_process(
-            run_config=run_config, instance=dagster_instance(), run_id=folder.run_id, raise_on_error=False
+    instance = dagster_instance()
+    if isolated is None:
+        return job.execute_in_process(
+            run_config=run_config, instance=instance, run_id=folder.run_id, raise_on_error=False
         )
+    # `dg.execute_job` with the run id the CLI has already named the run's log and folder after
+    folder.open()  # owned by this process: a step's process ends, the run goes on
+    run = instance.create_run_for_job(
+        job_def=job, run_id=folder.run_id, run_config=run_config, job_code_origin=isolated.get_python_origin()
+    )
+    return execute_run(isolated, run, instance, raise_on_error=False)
+
+
+def _execute(config: RunConfig, folder: RunFolder) -> Any:
+    """Run the job; any failure becomes a KoppelwerkError with one line, and the run's staged
+    outputs are set aside (the output folder's good run stays as it was)."""
+    from dagster import AssetCheckSeverity
+
+    try:
+        result = _job_result(config, folder)
         failed = [evaluation for evaluation in result.get_asset_check_evaluations() if not evaluation.passed]
         blocking = [evaluation for evaluation in failed if evaluation.severity == AssetCheckSeverity.ERROR]
         for evaluation in failed:
@@ -226,9 +227,11 @@ def run_config(args: argparse.Namespace) -> RunConfig:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from pipelines.loggers import python_logging_to
+
     config = run_config(args)
     folder = config.run_folder(str(uuid.uuid4()))
-    _log_to(folder.log)
+    python_logging_to(folder.log)
     recover(config.out_dir, config.data_dir)
     print(f"koppelwerk: run {folder.run_id}, log {folder.log}", file=sys.stderr)
     try:

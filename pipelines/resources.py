@@ -80,6 +80,7 @@ class KoppelwerkSettings(dg.ConfigurableResource):
     engine_duckdb_memory_gb: float = _tunable("engine_duckdb_memory_gb")
     engine_duckdb_threads: int = _tunable("engine_duckdb_threads")
     engine_linkage_backend: str = _tunable("engine_linkage_backend")
+    engine_isolate_steps_from_mb: float = _tunable("engine_isolate_steps_from_mb")
 
     @classmethod
     def from_config(cls, config: RunConfig) -> "KoppelwerkSettings":

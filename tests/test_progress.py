@@ -4,6 +4,7 @@ lasts; the CLI prints lines, or one bar on a terminal."""
 from __future__ import annotations
 
 import io
+import logging
 import time
 from types import SimpleNamespace
 from typing import Any
@@ -81,3 +82,32 @@ def test_on_a_terminal_one_bar_counts_the_steps_and_shows_the_phase() -> None:
     shown = stream.getvalue().split("\r")[-1]
     assert "2/3" in shown and "scoring: 1 of 2" in shown and shown.startswith("b:")
     assert PROGRESS_PREFIX not in stream.getvalue()
+
+
+def _record(event_type: str | None = None, step: str = "a", message: str = "") -> logging.LogRecord:
+    """A log record as Dagster hands it to a logger: an event's, or a step's message."""
+    record = logging.LogRecord("dagster", logging.DEBUG, __file__, 0, message, None, None)
+    event = SimpleNamespace(event_type_value=event_type, step_key=step) if event_type else None
+    record.dagster_meta = {"dagster_event": event, "orig_message": message, "step_key": step}  # type: ignore[attr-defined]
+    return record
+
+
+def test_a_step_launched_in_a_process_of_its_own_is_reported_once() -> None:
+    """An isolated run's orchestrating process sees the step launched; a run in one process sees
+    it start; where it sees both, one line."""
+    stream = io.StringIO()
+    progress = _StepProgress(["a", "b"], stream)
+    for record in (_record("STEP_WORKER_STARTING"), _record("STEP_START"), _record("STEP_START", "b")):
+        progress.emit(record)
+    lines = stream.getvalue().splitlines()
+    assert [line.split(" (")[0] for line in lines] == [f"{PROGRESS_PREFIX}a", f"{PROGRESS_PREFIX}b"]
+
+
+def test_a_step_process_reports_its_phases_only_and_draws_no_bar() -> None:
+    stream = _Terminal()
+    progress = _StepProgress(["a"], stream, phases_only=True)
+    progress.emit(_record("STEP_START"))
+    progress.emit(_record(message=f"{PROGRESS_MARK}scoring: 1 of 2 (3 s)"))
+    assert progress.bar is None
+    # the line the orchestrating process's bar is on is cleared first
+    assert stream.getvalue() == f"\r\x1b[K{PHASE_PREFIX}a: scoring: 1 of 2 (3 s)\n"
