@@ -51,12 +51,16 @@ java:
 run: setup
 	$(BIN)/koppelwerk run $(SAMPLE_ARGS) --out out/sample
 
+# The tests run in TEST_WORKERS processes side by side (pytest-xdist), a test module to a process,
+# so that a module's shared runs are made once; TEST_WORKERS=0 runs them in this one process.
+TEST_WORKERS ?= 2
+
 test: lint browser java
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile
 
 # The fast tier only: every test but those that run the whole job.
 test-fast: lint java
-	$(BIN)/python -m pytest -m "not e2e"
+	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile -m "not e2e"
 
 # Lint, format, layering and types: configured in pyproject.toml.
 lint: dev-setup
@@ -98,6 +102,8 @@ lock: setup
 	$(BIN)/uv pip compile -q --python-version 3.11 --extra dev pyproject.toml --generate-hashes -c $(VENV)/pins.txt \
 	    -o requirements/dev.lock
 	sed -i -e '/^    #   -c .*pins.txt$$/d' requirements/runtime.lock requirements/dev.lock
+	sed -i -e '2s/.*/#    make lock (uv pip compile --generate-hashes, pinned as the last lock was)/' requirements/runtime.lock
+	sed -i -e '2s/.*/#    make lock (uv pip compile --extra dev --generate-hashes, pinned as the last lock was)/' requirements/dev.lock
 
 clean:
 	rm -rf $(VENV) out .dagster .pytest_cache build *.egg-info

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,17 @@ def good_small_run(tmp_path_factory: pytest.TempPathFactory) -> GoodRun:
     """One good `koppelwerk run` of a small synth delivery, for every test that needs a last good
     run to break, copy or compare with (tests/runs.py)."""
     return make_good_run(tmp_path_factory.mktemp("good_small_run"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_dagster_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A run that names no Dagster home of its own records its history in this session's, never
+    in the project's `.dagster`: the test processes `make test` runs side by side (pytest-xdist
+    workers) each have their own instance."""
+    home = tmp_path_factory.mktemp("session_dagster_home")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DAGSTER_HOME", str(home))
+        yield home
 
 
 @pytest.fixture(autouse=True)
