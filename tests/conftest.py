@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,15 @@ from tests.paths import SHARED
 from tests.runs import GoodRun, make_good_run
 
 LVBAG_DIR = SHARED / "data" / "lvbag"
+
+# pyspark takes a main module without `__spec__` or `__file__` (a pytest-xdist worker's) for its
+# own doctest runner, and exits from the import of its Connect client (`sys.exit(0)` in
+# `pyspark.sql.connect.utils.check_dependencies`), which Great Expectations imports: a run in a
+# worker's process failed in delivery validation with `SystemExit: 0`. The worker's main module
+# is named as a file, as a script's is.
+_main = sys.modules["__main__"]
+if getattr(_main, "__spec__", None) is None and not hasattr(_main, "__file__"):
+    _main.__file__ = "pytest-xdist-worker"
 
 # The slow tier: modules that run the whole Dagster job (in process or through the CLI). `make
 # test` runs both tiers; `make test-fast` (`pytest -m "not e2e"`) only the unit tests.
