@@ -54,13 +54,14 @@ run: setup
 # The tests run in TEST_WORKERS processes side by side (pytest-xdist), a test module to a process,
 # so that a module's shared runs are made once; TEST_WORKERS=0 runs them in this one process.
 TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile
 
 test: lint browser java
-	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile
+	$(PYTEST)
 
 # The fast tier only: every test but those that run the whole job.
 test-fast: lint java
-	$(BIN)/python -m pytest --numprocesses $(TEST_WORKERS) --dist loadfile -m "not e2e"
+	$(PYTEST) -m "not e2e"
 
 # Lint, format, layering and types: configured in pyproject.toml.
 lint: dev-setup
