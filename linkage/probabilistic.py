@@ -340,6 +340,9 @@ def products_linked(labelled_pairs: pl.DataFrame, connections: pl.DataFrame) -> 
 
 
 def _bag_records(bag_rows: pl.DataFrame, products_linked: pl.DataFrame) -> pl.DataFrame:
+    """BAG records; `n_elk`, `n_gas` from `products_linked` (national), narrowed to the objects of
+    `bag_rows` first: a left join would hash the whole national table for a region's few rows."""
+    products_linked = products_linked.filter(pl.col("object_id").is_in(bag_rows["object_id"].implode()))
     return bag_rows.join(products_linked, on="object_id", how="left").select(
         unique_id=pl.col("bag_row").cast(pl.String),
         *_SHARED_COLUMNS,
@@ -354,8 +357,10 @@ def _bag_records(bag_rows: pl.DataFrame, products_linked: pl.DataFrame) -> pl.Da
 
 def _connection_records(connections: pl.DataFrame, bag: pl.DataFrame) -> pl.DataFrame:
     """Register records; `pand_id` is the pand of the object the registered id names (withdrawn
-    objects included: a stale id names the predecessor in the same pand)."""
-    return connections.join(_pand_of_id(bag), on="bag_id_clean", how="left").select(
+    objects included: a stale id names the predecessor in the same pand). Only the objects the
+    records name are looked up: the national pass passes the whole BAG for a few records."""
+    named = bag.filter(pl.col("object_id").is_in(connections["bag_id_clean"].drop_nulls().implode()))
+    return connections.join(_pand_of_id(named), on="bag_id_clean", how="left").select(
         unique_id=pl.col("ean"),
         *_SHARED_COLUMNS,
         bag_ref=pl.col("bag_id_clean"),

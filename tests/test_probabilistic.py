@@ -334,3 +334,26 @@ def test_a_lost_suffix_goes_to_the_unit_whose_meter_is_not_yet_placed(lost_suffi
     judged = lost.join(one_free, on="ean")
     assert judged.height >= 30
     assert (judged["top"] == judged["object_id"]).mean() >= TARGET  # 0.24 without the comparison
+
+
+def test_records_of_a_few_pairs_carry_what_the_whole_delivery_says_of_their_objects(world):
+    """Splink's records of a few pairs take the products linked to their objects and the pand of
+    the object each registered id names (withdrawn ones too) from the national tables, whatever
+    else those hold."""
+    _, bag, connections, labels, _ = world
+    products = products_linked(labels, connections)
+    pairs = candidate_pairs(connections.join(labels, on="ean", how="anti").head(30), bag).select("ean", "bag_row")
+    bag_records, conn_records = probabilistic._records_of_pairs(pairs, bag, connections, products)
+
+    rows = candidate_bag_rows(bag).join(pairs.select("bag_row").unique(), on="bag_row", how="semi")
+    expected = rows.join(products, on="object_id", how="left").select(
+        unique_id=pl.col("bag_row").cast(pl.String), n_elk=pl.col("n_elk").fill_null(0)
+    )
+    assert bag_records.select("unique_id", "n_elk").sort("unique_id").equals(expected.sort("unique_id"))
+    assert bag_records["n_elk"].sum() > 0  # some of the objects have a deterministic link
+
+    pand_of = bag.select(bag_ref="object_id", expected_pand="pand_id").unique("bag_ref")
+    named = conn_records.filter(pl.col("bag_ref").is_not_null()).join(pand_of, on="bag_ref", how="left")
+    assert named.height > 0
+    assert named["pand_id"].eq_missing(named["expected_pand"]).all()
+    assert set(conn_records["unique_id"]) == set(pairs["ean"])
