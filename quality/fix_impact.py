@@ -103,21 +103,28 @@ def _judged(
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """The records with a defect (`ean`, `netbeheerder`, `corrected_object`, a flag `has_<defect>`
     per defect), and the corrected values (`ean` and the spoiled columns) of those a correction
-    is known for. A record without a defect takes no part in the figures and is not carried."""
+    is known for. A record without a defect takes no part in the figures and is not carried.
+    The corrections and the objects are looked up for those records only: a filter on `ean`
+    reaches into `run_corrections`' query, before its sort of the national links."""
     active = bag.filter(~is_withdrawn(pl.col("status"))).select(bag_id="object_id").unique()
-    frame = (
+    defective = (
         connections.select(_JUDGED_COLUMNS)
         .with_columns(bag_id_active=pl.col("bag_id").is_in(active["bag_id"].implode()))
         .with_columns(**{f"has_{d}": DEFECTS[d][0].fill_null(False) for d in defects})
         .filter(pl.any_horizontal(pl.col(f"has_{d}") for d in defects))
-        .lazy()
-        .join(corrections.lazy().rename({"object_id": "corrected_object"}), on="ean", how="left")
-        .join(
-            _objects(bag.lazy()).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}),
-            on="corrected_object",
-            how="left",
-        )
+    )
+    corrected = (
+        corrections.lazy()
+        .filter(pl.col("ean").is_in(defective["ean"].implode()))
+        .select("ean", corrected_object="object_id")
         .collect()
+    )
+    objects = bag.lazy().filter(pl.col("object_id").is_in(corrected["corrected_object"].implode()))
+    frame = defective.join(corrected, on="ean", how="left", maintain_order="left").join(
+        _objects(objects).rename({"object_id": "corrected_object", "bag_postcode": "corrected_postcode"}).collect(),
+        on="corrected_object",
+        how="left",
+        maintain_order="left",
     )
     spoiled = sorted({column for _, column, _ in DEFECTS.values()})
     corrected_values = frame.filter(pl.col("corrected_object").is_not_null()).select(
@@ -196,9 +203,10 @@ def fix_impact(
                 spark=spark,
             ).links
         )
-    # the run's best links are taken after the re-link, not held through it; a record not
-    # corrected keeps its link (a full re-link gives it the same one)
-    before = _best_link(links)
+    # the run's best links are taken after the re-link, not held through it, and of the judged
+    # records only (a connection's best link is its own rows'); a record not corrected keeps its
+    # link (a full re-link gives it the same one)
+    before = _best_link(links.lazy().filter(pl.col("ean").is_in(judged["ean"].implode()))).collect()
     after = before
     if relinked is not None and model is not None:
         after = pl.concat([before.join(corrected_values.select("ean"), on="ean", how="anti"), relinked])
