@@ -14,6 +14,7 @@ rises. Records without a link or a candidate (most residue) are affected, not co
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,8 +92,18 @@ def _repaired(connections: pl.DataFrame, keys: pl.DataFrame) -> pl.DataFrame:
     fresh = [c for c in keys.columns if c != "ean"]
     changed = [c for c in fresh if connections[c].gather(rows).ne_missing(keys[c]).any()]
     return connections.select(linkage.CONNECTION_INPUT_COLUMNS).with_columns(
-        connections[c].clone().scatter(rows, keys[c]) for c in changed
+        _chunked_as(connections[c].clone().scatter(rows, keys[c]), connections[c]) for c in changed
     )
+
+
+def _chunked_as(column: pl.Series, like: pl.Series) -> pl.Series:
+    """`column` cut into `like`'s chunks, as views of its one buffer. A scatter gives one chunk;
+    a frame whose columns are chunked differently is copied into one chunk per column by each
+    `select` that reads it (the register lookup of collective gas in the re-link: +2.9 GB at ten
+    million objects)."""
+    lengths = [chunk.len() for chunk in like.get_chunks()]
+    starts = itertools.accumulate([0, *lengths[:-1]])
+    return pl.concat([column.slice(start, n) for start, n in zip(starts, lengths, strict=True)], rechunk=False)
 
 
 def _judged(

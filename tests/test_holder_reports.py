@@ -189,6 +189,21 @@ def test_the_repaired_register_holds_the_corrected_values_in_the_registers_order
     ]
 
 
+def test_the_repaired_register_is_chunked_as_the_register_it_was_read_as(delivery: dict[str, Any]) -> None:
+    """A register read from the warehouse comes in chunks (one per Arrow batch). The corrected
+    columns keep that layout, so a `select` of the repaired register reads its columns as they
+    are instead of copying them into one chunk each."""
+    register = delivery["normalised"]["connections"]
+    half = register.height // 2
+    connections = pl.concat([register.slice(0, half), register.slice(half)], rechunk=False)
+    some = connections.filter(pl.col("bag_id").is_null()).join(delivery["corrections"], on="ean").head(200)
+    fixed = some.with_columns(bag_id=pl.col("object_id")).select(connections.columns)
+    repaired = _repaired(connections, fixed.select("ean", **linkage.identifier_keys()))
+    assert repaired.n_chunks("all") == [2] * repaired.width
+    assert_frame_equal(repaired, _repaired(register, fixed.select("ean", **linkage.identifier_keys())))
+    assert repaired["bag_id_clean"].ne_missing(connections["bag_id_clean"]).sum() == some.height
+
+
 def test_a_model_passed_in_links_as_the_model_trained_in_the_call(delivery: dict[str, Any]) -> None:
     frames, linked = delivery["frames"], delivery["linked"]
     bag, connections = normalise_bag(frames["bag"]), normalise_connections(frames["connections"])
