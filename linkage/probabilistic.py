@@ -332,10 +332,19 @@ def _quiet(linker: Linker) -> Linker:
 
 
 def products_linked(labelled_pairs: pl.DataFrame, connections: pl.DataFrame) -> pl.DataFrame:
-    """Per object the number of electricity and gas connections the deterministic passes gave it."""
-    products = labelled_pairs.select("ean", "object_id").unique().join(connections.select("ean", "product"), on="ean")
-    return products.group_by("object_id").agg(
-        n_elk=(pl.col("product") == "ELK").sum().cast(pl.Int32), n_gas=(pl.col("product") == "GAS").sum().cast(pl.Int32)
+    """Per object the number of electricity and gas connections the deterministic passes gave it.
+    `labelled_pairs` are links: each (`ean`, `object_id`) once, so they are not made unique first
+    (at ten million objects that took half the time and 1.3 GB of the 3.4 GB this adds)."""
+    products = (
+        labelled_pairs.lazy().select("ean", "object_id").join(connections.lazy().select("ean", "product"), on="ean")
+    )
+    return (
+        products.group_by("object_id")
+        .agg(
+            n_elk=(pl.col("product") == "ELK").sum().cast(pl.Int32),
+            n_gas=(pl.col("product") == "GAS").sum().cast(pl.Int32),
+        )
+        .collect()
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 
 import polars as pl
 import pytest
@@ -334,6 +335,21 @@ def test_a_lost_suffix_goes_to_the_unit_whose_meter_is_not_yet_placed(lost_suffi
     judged = lost.join(one_free, on="ean")
     assert judged.height >= 30
     assert (judged["top"] == judged["object_id"]).mean() >= TARGET  # 0.24 without the comparison
+
+
+def test_products_linked_counts_each_objects_connections_by_product(world):
+    """Per object, its deterministically linked connections of each product, counted from the
+    links (each pair once, as the passes give them)."""
+    _, _, connections, labels, _ = world
+    assert not labels.select("ean", "object_id").is_duplicated().any()
+    product_of = dict(zip(connections["ean"], connections["product"], strict=True))
+    expected = Counter((object_id, product_of[ean]) for ean, object_id in labels.select("ean", "object_id").iter_rows())
+    products = products_linked(labels, connections)
+    assert products["object_id"].is_unique().all()
+    assert {(o, "ELK"): n for o, n in products.select("object_id", "n_elk").iter_rows() if n} | {
+        (o, "GAS"): n for o, n in products.select("object_id", "n_gas").iter_rows() if n
+    } == {key: n for key, n in expected.items() if key[1] in ("ELK", "GAS")}
+    assert products.schema["n_elk"] == products.schema["n_gas"] == pl.Int32
 
 
 def test_records_of_a_few_pairs_carry_what_the_whole_delivery_says_of_their_objects(world):
